@@ -1,0 +1,186 @@
+"""Family `run_length`: run-length encode or decode a string of letters.
+
+Spec axes: function name, direction (encode/decode), group order (count before or after the
+letter), whether a count of 1 is written or omitted, maximum run per group when encoding (none or
+9), letters used (lowercase only or mixed case, which are distinct).
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import string
+
+from tasks.families._common import fill_random, fill_template, render_prompt
+
+NAME = "run_length"
+SUMMARY = "run-length encode or decode a string of letters"
+NAMES = {"encode": ("rle_encode", "encode_runs", "compress", "run_length_encode"),
+         "decode": ("rle_decode", "decode_runs", "expand", "run_length_decode")}
+
+
+def sample_spec(rng, difficulty: int) -> dict:
+    """Draw a spec; `max_run` only applies to encoding (None when decoding)."""
+    direction = rng.choice(["encode", "decode"])
+    return {"entry_point": rng.choice(NAMES[direction]), "direction": direction,
+            "order": rng.choice(["count_first", "letter_first"]),
+            "ones": rng.choice(["write", "omit"]),
+            "max_run": rng.choice([None, 9]) if direction == "encode" else None,
+            "letters": rng.choice([string.ascii_lowercase, string.ascii_letters])}
+
+
+_REFERENCE = '''
+ORDER = __ORDER__
+ONES = __ONES__
+MAX_RUN = __MAX_RUN__
+
+
+def _group(count, letter):
+    text = "" if (count == 1 and ONES == "omit") else str(count)
+    return text + letter if ORDER == "count_first" else letter + text
+
+
+def _encode(s):
+    out = []
+    i = 0
+    while i < len(s):
+        j = i
+        while j < len(s) and s[j] == s[i]:
+            j += 1
+        run = j - i
+        while run > 0:
+            size = run if MAX_RUN is None else min(run, MAX_RUN)
+            out.append(_group(size, s[i]))
+            run -= size
+        i = j
+    return "".join(out)
+
+
+def _decode(s):
+    out = []
+    digits = ""
+    pending = None
+    for ch in s + "$":
+        if ch.isdigit():
+            digits += ch
+            continue
+        if ORDER == "count_first":
+            if ch != "$":
+                out.append(ch * int(digits or "1"))
+        elif pending is not None:
+            out.append(pending * int(digits or "1"))
+        pending = ch
+        digits = ""
+    return "".join(out)
+
+
+def __NAME__(s):
+    return __IMPL__(s)
+'''
+
+
+def reference_source(spec: dict) -> str:
+    """Loop-based solution specialised to the spec."""
+    impl = "_encode" if spec["direction"] == "encode" else "_decode"
+    return fill_template(_REFERENCE, NAME=spec["entry_point"], ORDER=spec["order"],
+                         ONES=spec["ones"], MAX_RUN=spec["max_run"]).replace("__IMPL__", impl)
+
+
+def encode(spec: dict, s: str) -> str:
+    """Independent encoder (itertools.groupby).
+
+    >>> encode({"order": "count_first", "ones": "omit", "max_run": 9}, "abbb" + "c" * 12)
+    'a3b9c3c'
+    """
+    groups = []
+    for letter, run in itertools.groupby(s):
+        count = len(list(run))
+        step = spec["max_run"] or count
+        sizes = [step] * (count // step) + ([count % step] if count % step else [])
+        for size in sizes:
+            number = "" if size == 1 and spec["ones"] == "omit" else str(size)
+            groups.append(number + letter if spec["order"] == "count_first" else letter + number)
+    return "".join(groups)
+
+
+def decode(spec: dict, s: str) -> str:
+    """Independent decoder (regular expression).
+
+    >>> decode({"order": "letter_first"}, "a12bc2")
+    'aaaaaaaaaaaabcc'
+    """
+    if spec["order"] == "count_first":
+        return "".join(letter * int(n or 1) for n, letter in re.findall(r"(\d*)(\D)", s))
+    return "".join(letter * int(n or 1) for letter, n in re.findall(r"(\D)(\d*)", s))
+
+
+def solve(spec: dict, s: str) -> str:
+    """Encode or decode according to `spec["direction"]`."""
+    return encode(spec, s) if spec["direction"] == "encode" else decode(spec, s)
+
+
+def _random_text(rng, letters: str, difficulty: int) -> str:
+    """Runs of random letters; run lengths and the number of runs grow with difficulty."""
+    alphabet = rng.sample(letters, min(len(letters), rng.randint(2, 3 + difficulty)))
+    runs = []
+    for _ in range(rng.randint(1, 2 + 2 * difficulty)):
+        letter = rng.choice(alphabet)
+        length = rng.choice([1, 1, 2, rng.randint(1, 3 + 2 * difficulty)])
+        runs.append(letter * length)
+    return "".join(runs)
+
+
+def _edge_texts(spec: dict) -> list[str]:
+    cases = ["", "a", "ab", "aab", "abb", "zzzz", "abcabc", "a" * 9, "b" * 10, "c" * 12,
+             "x" * 19 + "y", "q" * 27]
+    if spec["letters"] != string.ascii_lowercase:
+        cases += ["aA", "AAaaA", "ZZz"]
+    return cases
+
+
+def sample_inputs(rng, spec: dict, difficulty: int,
+                  edge_cases: bool = True) -> list[list]:
+    """Plain texts when encoding; encoded texts (made by the encoder) when decoding.
+
+    Decoding inputs are sometimes encoded with runs split at 9 ('9a3a'); edge cases never are,
+    so multi-digit counts are always tested.
+    """
+    def as_input(text: str, max_run=None) -> list:
+        if spec["direction"] == "encode":
+            return [text]
+        return [encode({**spec, "max_run": max_run}, text)]
+
+    edge = [as_input(t) for t in _edge_texts(spec)] if edge_cases else []
+    return fill_random(edge, lambda: as_input(_random_text(rng, spec["letters"], difficulty),
+                                              None if rng.random() < 0.7 else 9), difficulty)
+
+
+def _format_rules(spec: dict) -> list[str]:
+    order = ("the count comes before the letter (e.g. '3a')" if spec["order"] == "count_first"
+             else "the letter comes before the count (e.g. 'a3')")
+    ones = ("a count of 1 is written like any other count ('1a' / 'a1')" if spec["ones"] == "write"
+            else "a count of 1 is omitted: a letter with no count stands for one letter")
+    letters = ("lowercase ASCII letters" if spec["letters"] == string.ascii_lowercase else
+               "ASCII letters; upper and lower case are different letters "
+               "('a' and 'A' never merge)")
+    return [f"Texts consist of {letters}.",
+            "A run is a maximal block of the same letter; each run becomes one group: "
+            f"{order}; {ones}. Counts are written in decimal"
+            + (" and may have several digits." if not spec["max_run"] else ".")]
+
+
+def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
+    """Task text with every rule of the spec spelled out."""
+    name = spec["entry_point"]
+    rules = _format_rules(spec)
+    if spec["direction"] == "encode":
+        task = "Write a Python function that run-length encodes a string."
+        if spec["max_run"]:
+            rules.append(f"A group never counts more than {spec['max_run']} letters: a longer run "
+                         f"is split into groups of {spec['max_run']} followed by the remainder "
+                         "(e.g. 12 a's give the groups for 9 and then 3).")
+        rules.append("Return the groups concatenated; the empty string encodes to ''.")
+    else:
+        task = "Write a Python function that decodes a run-length encoded string."
+        rules.append("Return the decoded text; '' decodes to ''. Inputs are always valid "
+                     "encodings (adjacent groups may repeat the same letter).")
+    return render_prompt(f"def {name}(s: str) -> str", task, rules, examples, name)
