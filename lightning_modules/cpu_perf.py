@@ -1,0 +1,116 @@
+"""CPU settings and a measured bf16-vs-fp32 matmul check.
+
+Some CPUs run bf16 matmuls much faster than fp32 (avx512_bf16 / AMX), others far slower
+(bf16 emulated on AVX2). We measure once (~0.2 s) instead of assuming, and cache the verdict
+in ``<cache_dir>/cpu_perf.json`` keyed by CPU model, torch version and thread count.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import time
+
+import torch
+
+log = logging.getLogger(__name__)
+
+PERF_FILE = "cpu_perf.json"
+# bf16 must beat fp32 by this factor to be chosen (measurements on shared machines are noisy).
+BF16_MARGIN = 0.9
+_memo: dict[str, dict] = {}
+
+
+def configure_cpu() -> int:
+    """Flush denormals and use every core we may run on (unless OMP_NUM_THREADS is set).
+
+    Returns the number of torch threads in effect.
+    """
+    torch.set_flush_denormal(True)
+    if not os.environ.get("OMP_NUM_THREADS"):
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cores = os.cpu_count() or 1
+        torch.set_num_threads(max(1, cores))
+    return torch.get_num_threads()
+
+
+def cpu_model_name() -> str:
+    """The processor's model name (from /proc/cpuinfo where available)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown-cpu"
+
+
+def perf_key() -> str:
+    return f"{cpu_model_name()} | torch {torch.__version__} | threads {torch.get_num_threads()}"
+
+
+def _time_linear(dtype: torch.dtype, rows: int, reps: int) -> float:
+    """Best-of-``reps`` seconds for a model-shaped linear layer (1024 -> 1536) on ``rows`` tokens."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(rows, 1024, generator=gen).to(dtype)
+    w = torch.randn(1536, 1024, generator=gen).to(dtype)
+    torch.nn.functional.linear(x, w)  # warm-up (kernel selection, allocation)
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        torch.nn.functional.linear(x, w)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def measure_bf16_vs_fp32() -> dict:
+    """Time bf16 and fp32 matmuls in a generation-like (8 rows) and a training-like (128 rows)
+    shape (~0.1-0.2 s). bf16 must win both. Returns seconds per shape and ``bf16_faster``."""
+    result: dict = {"bf16_faster": True}
+    for rows, reps in ((8, 8), (128, 3)):
+        fp32 = _time_linear(torch.float32, rows, reps)
+        bf16 = _time_linear(torch.bfloat16, rows, reps)
+        result[f"rows{rows}"] = {"fp32_s": round(fp32, 6), "bf16_s": round(bf16, 6)}
+        if not bf16 < BF16_MARGIN * fp32:
+            result["bf16_faster"] = False
+            break  # verdict known; skip the slower shape
+    return result
+
+
+def bf16_is_faster(cache_dir: str) -> bool:
+    """Cached verdict of :func:`measure_bf16_vs_fp32` for this CPU (measured on first use)."""
+    key = perf_key()
+    if key in _memo:
+        return bool(_memo[key]["bf16_faster"])
+    path = os.path.join(cache_dir, PERF_FILE)
+    table = _read_json(path)
+    if key not in table:
+        table[key] = measure_bf16_vs_fp32()
+        log.info("measured CPU matmul speed (%s): %s", key, table[key])
+        _write_json_atomic(path, table)
+    _memo[key] = table[key]
+    return bool(table[key]["bf16_faster"])
+
+
+def _read_json(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json_atomic(path: str, data: dict) -> None:
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        tmp = f"{path}.tmp-{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except OSError as e:  # a read-only cache only costs a re-measure next time
+        log.warning("could not write %s: %s", path, e)
