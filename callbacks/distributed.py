@@ -1,0 +1,47 @@
+"""Sharding sampling work across ranks and gathering the verified rows back (DDP).
+
+Every rank samples and verifies its own slice of the problems; the rows are gathered so that
+every rank sees all of them in the same order (so all ranks train on the same harvest and log the
+same accuracies). With one process these are no-ops.
+"""
+
+from __future__ import annotations
+
+import torch.distributed as dist
+
+from callbacks import faults
+
+
+def shard(items: list, rank: int, world_size: int) -> list:
+    """The slice of ``items`` this rank works on (round-robin, so difficulties stay mixed).
+
+    >>> shard(list(range(7)), 1, 3)
+    [1, 4]
+    """
+    return items[rank::world_size]
+
+
+def gather_rows(rows: list[dict], world_size: int) -> list[dict]:
+    """All ranks' rows on every rank (a list of plain dicts)."""
+    if world_size == 1 or not (dist.is_available() and dist.is_initialized()):
+        return rows
+    parts: list = [None] * world_size
+    dist.all_gather_object(parts, rows)
+    return [row for part in parts for row in part]
+
+
+def in_problem_order(rows: list[dict], problems: list) -> list[dict]:
+    """Rows sorted by the problems' order, then by sample index (deterministic for any sharding)."""
+    position = {p.id: i for i, p in enumerate(problems)}
+    return sorted(rows, key=lambda r: (position[r["problem_id"]], r["sample"]))
+
+
+def sample_and_verify(trainer, pl_module, problems: list, sample_kwargs: dict, timeout_s, progress) -> list[dict]:
+    """Sample on this rank's shard, verify, gather: rows for all ``problems`` on every rank."""
+    from callbacks.verification import verify_replies
+
+    mine = shard(problems, trainer.global_rank, trainer.world_size)
+    replies = pl_module.sample([p.prompt for p in mine], progress=progress, **sample_kwargs) if mine else []
+    faults.point("sampled")
+    rows = verify_replies(mine, replies, timeout_s)
+    return in_problem_order(gather_rows(rows, trainer.world_size), problems)

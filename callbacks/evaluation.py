@@ -1,0 +1,143 @@
+"""Sampling-based evaluation: greedy pass@1 and sampled pass@k on held-out problems."""
+
+from __future__ import annotations
+
+import time
+
+import lightning as L
+
+from callbacks import iteration_record
+from callbacks.checks import check_sampling_args
+from callbacks.pass_at_k import mean_by, pass_at_k
+from callbacks.progress import progress_bar
+from callbacks.distributed import sample_and_verify
+from callbacks.verification import solved_by_problem, status_counts
+
+
+class EvaluationCallback(L.Callback):
+    """Evaluates the policy before training (iteration 0) and after every outer iteration.
+
+    ``SPLIT/pass@1`` is the greedy solve rate. With ``num_samples = n > 0`` it also reports
+    ``SPLIT/pass@k`` for each k <= n, the unbiased estimator of Chen et al. (2021). Each figure is
+    also broken down by family (``SPLIT/pass@1/rpn``) and by difficulty (``SPLIT/pass@1/d5``).
+
+    Args:
+        splits: which problem splits to evaluate (``val``, ``test``, ``train``, ``ood``).
+        greedy: compute greedy pass@1.
+        num_samples: samples per problem for pass@k (0: none).
+        k: the k values of pass@k (each <= num_samples).
+        temperature: temperature of the pass@k samples.
+        top_p: nucleus mass of the pass@k samples.
+        max_new_tokens: token budget of one reply.
+        batch_size: sequences generated together.
+        timeout_s: sandbox time limit per candidate (null: the sandbox default).
+        every_n_iterations: evaluate only on iterations divisible by this (iteration 0 always).
+        seed: sampling seed (combined with the iteration number).
+        progress: show progress bars.
+    """
+
+    feeds_metrics_row = True
+
+    def __init__(
+        self,
+        splits: list[str] | None = None,
+        greedy: bool = True,
+        num_samples: int = 0,
+        k: list[int] | None = None,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        max_new_tokens: int = 384,
+        batch_size: int = 16,
+        timeout_s: float | None = None,
+        every_n_iterations: int = 1,
+        seed: int = 0,
+        progress: bool = True,
+    ):
+        self.splits = list(splits or ["val", "test"])
+        self.k = list(k or ([1] if num_samples else []))
+        _check_eval_args(self.splits, greedy, num_samples, self.k, every_n_iterations)
+        if num_samples:
+            check_sampling_args("evaluation", num_samples, temperature, top_p, max_new_tokens, batch_size, timeout_s)
+        self.greedy, self.num_samples = greedy, num_samples
+        self.temperature, self.top_p, self.max_new_tokens = temperature, top_p, max_new_tokens
+        self.batch_size, self.timeout_s, self.every = batch_size, timeout_s, every_n_iterations
+        self.seed, self.progress = seed, progress
+        self.last_iteration = -1
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        if self.last_iteration < 0:  # not resumed: evaluate the untrained policy (iteration 0)
+            self._evaluate(trainer, pl_module, 0)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._evaluate(trainer, pl_module, trainer.current_epoch + 1)
+
+    def _evaluate(self, trainer, pl_module, iteration: int) -> None:
+        if iteration <= self.last_iteration or (iteration % self.every and iteration != 0):
+            return
+        start = time.perf_counter()
+        values = {"iteration": iteration}
+        for split in self.splits:
+            problems = trainer.datamodule.problems(split)
+            if problems:
+                values.update(self._evaluate_split(trainer, pl_module, split, problems, iteration))
+        values["time/eval_s"] = time.perf_counter() - start
+        iteration_record.add(trainer, values)
+        self.last_iteration = iteration
+
+    def _evaluate_split(self, trainer, pl_module, split, problems, iteration) -> dict:
+        out: dict = {}
+        show = self.progress and trainer.is_global_zero
+        if self.greedy:
+            rows = self._run(trainer, pl_module, problems, 1, 0.0, iteration, f"{split} greedy", show)
+            table = [dict(p, solved=float(p["c"] > 0)) for p in solved_by_problem(problems, rows)]
+            out.update(_grouped(table, "solved", f"{split}/pass@1"))
+            out[f"{split}/solved"] = int(sum(p["solved"] for p in table))
+            out[f"{split}/problems"] = len(problems)
+            out[f"{split}/statuses"] = status_counts(rows)
+            out[f"{split}/samples_text"] = [r["code"][:600] for r in rows[:3]]
+            out[f"_per_problem/{split}"] = table  # for per-problem records; not written to metrics.jsonl
+        if self.num_samples:
+            rows = self._run(trainer, pl_module, problems, self.num_samples, self.temperature, iteration, f"{split} sampled", show)
+            table = solved_by_problem(problems, rows)
+            for k in self.k:
+                scored = [dict(p, score=pass_at_k(p["n"], p["c"], k)) for p in table]
+                name = f"{split}/pass@{k}" + ("_sampled" if k == 1 and self.greedy else "")
+                out.update(_grouped(scored, "score", name))
+        return out
+
+    def _run(self, trainer, pl_module, problems, n, temperature, iteration, desc, show) -> list[dict]:
+        with progress_bar(len(problems), f"eval {iteration}: {desc}", show) as update:
+            sample_kwargs = dict(
+                n=n, temperature=temperature, top_p=self.top_p, max_new_tokens=self.max_new_tokens,
+                batch_size=self.batch_size, seed=iteration_record.phase_seed(self.seed, iteration, desc),
+            )
+            return sample_and_verify(trainer, pl_module, problems, sample_kwargs, self.timeout_s, update)
+
+    def state_dict(self) -> dict:
+        return {"last_iteration": self.last_iteration}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.last_iteration = state.get("last_iteration", -1)
+
+
+def _grouped(table: list[dict], value: str, name: str) -> dict:
+    out = {name: mean_by(table, value)["all"]}
+    out.update({f"{name}/{g}": v for g, v in mean_by(table, value, "family").items()})
+    out.update({f"{name}/d{g}": v for g, v in mean_by(table, value, "difficulty").items()})
+    return out
+
+
+def _check_eval_args(splits, greedy, num_samples, k, every) -> None:
+    allowed = ("train", "val", "test", "ood")
+    bad = [s for s in splits if s not in allowed]
+    if bad or not splits:
+        raise ValueError(f"evaluation.splits = {splits!r} is invalid: must be a non-empty list from {allowed}")
+    if not greedy and not num_samples:
+        raise ValueError("evaluation: greedy is false and num_samples is 0, so nothing would be evaluated")
+    if not isinstance(num_samples, int) or num_samples < 0:
+        raise ValueError(f"evaluation.num_samples = {num_samples!r} is invalid: must be an integer >= 0")
+    too_big = [x for x in k if not isinstance(x, int) or x < 1 or x > num_samples]
+    if too_big:
+        raise ValueError(f"evaluation.k = {k!r} is invalid: each k must be in 1..num_samples ({num_samples})")
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"evaluation.every_n_iterations = {every!r} is invalid: must be an integer >= 1")

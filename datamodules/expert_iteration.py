@@ -1,0 +1,158 @@
+"""Problem splits, the harvest buffer, and the training set of each outer iteration."""
+
+from __future__ import annotations
+
+import os
+
+import lightning as L
+from lightning.pytorch.utilities import rank_zero_warn
+from torch.utils.data import DataLoader
+
+from datamodules.checks import check_data_args
+from datamodules.training_data import LengthGroupedSampler, PairDataset, encode_example, make_collate
+from lightning_modules.prompting import answer_text
+from tasks import FAMILIES, build_splits, load_jsonl, save_jsonl
+
+SPLITS = ("train", "val", "test", "ood")
+
+
+class ExpertIterationDataModule(L.LightningDataModule):
+    """Builds the problem splits and serves the verified solutions as training data.
+
+    One outer iteration is one Lightning epoch: epoch ``i`` trains on the harvest of iteration
+    ``i`` (gathered before it), and the harvest of iteration ``i + 1`` is gathered at its end.
+
+    Args:
+        families: problem families to draw from (default: all).
+        train_size: number of training problems (harvest is sampled on these).
+        val_size: number of validation problems.
+        test_size: number of test problems.
+        ood_size: number of out-of-distribution problems, at difficulties above the training range.
+        difficulty_min: lowest difficulty of train/val/test problems (1..10).
+        difficulty_max: highest difficulty of train/val/test problems (1..10).
+        seed: seed of the problem splits.
+        batch_size: training examples per batch (per device).
+        max_length: longest training example in tokens; longer ones are dropped and counted.
+        harvest_window: ``all`` trains on every harvest so far, ``latest`` on the newest only.
+        passes_per_iteration: how many times each iteration goes over its training set.
+        warm_start_problems: WARM START, for smoke tests only: seed the first harvest with the
+            reference solutions of this many train problems (labelled ``warm_start_reference``).
+    """
+
+    def __init__(
+        self,
+        families: list[str] | None = None,
+        train_size: int = 60,
+        val_size: int = 30,
+        test_size: int = 30,
+        ood_size: int = 0,
+        difficulty_min: int = 1,
+        difficulty_max: int = 5,
+        seed: int = 0,
+        batch_size: int = 4,
+        max_length: int = 1024,
+        harvest_window: str = "all",
+        passes_per_iteration: int = 1,
+        warm_start_problems: int = 0,
+    ):
+        super().__init__()
+        families = list(families or FAMILIES)
+        check_data_args(families, train_size, val_size, test_size, ood_size, difficulty_min, difficulty_max,
+                        batch_size, max_length, harvest_window, passes_per_iteration, warm_start_problems)
+        self.save_hyperparameters()
+        self.hparams.families = families
+        self.splits: dict[str, list] = {}
+        self.harvest: dict[int, list[dict]] = {}
+        self.last_counts: dict[str, int] = {}
+
+    # ----- problems -------------------------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        h = self.hparams
+        self.splits = build_splits(
+            train_size=h.train_size, val_size=h.val_size, test_size=h.test_size, families=h.families,
+            difficulty_min=h.difficulty_min, difficulty_max=h.difficulty_max, seed=h.seed,
+            ood_size=h.ood_size,
+        )
+        if self.trainer is not None and self.trainer.is_global_zero:
+            self._write_or_check_splits(self.trainer.default_root_dir)
+
+    def _write_or_check_splits(self, run_dir: str) -> None:
+        os.makedirs(run_dir, exist_ok=True)
+        for name, problems in self.splits.items():
+            path = os.path.join(run_dir, f"{name}.jsonl")
+            if os.path.exists(path):
+                stored = [p.id for p in load_jsonl(path)]
+                if stored != [p.id for p in problems]:
+                    raise ValueError(
+                        f"{path} holds other problems than this config builds (data.* settings changed?); "
+                        "use a new --trainer.default_root_dir or restore the original data settings"
+                    )
+            else:
+                save_jsonl(problems, path)
+
+    def problems(self, split: str) -> list:
+        if not self.splits:
+            self.setup()
+        if split not in self.splits:
+            raise KeyError(f"no split {split!r}; have {sorted(self.splits)}")
+        return self.splits[split]
+
+    # ----- harvest buffer -------------------------------------------------------------------
+    def set_harvest(self, iteration: int, records: list[dict]) -> None:
+        self.harvest[iteration] = list(records)
+
+    def has_harvest(self, iteration: int) -> bool:
+        return iteration in self.harvest
+
+    def warm_start_records(self) -> list[dict]:
+        """Reference solutions of the first ``warm_start_problems`` train problems (smoke runs)."""
+        chosen = self.problems("train")[: self.hparams.warm_start_problems]
+        return [
+            {"problem_id": p.id, "family": p.family, "difficulty": p.difficulty, "code": p.reference,
+             "source": "warm_start_reference"}
+            for p in chosen
+        ]
+
+    def training_records(self, iteration: int) -> list[dict]:
+        if self.hparams.harvest_window == "latest":
+            return list(self.harvest.get(iteration, []))
+        return [r for i in sorted(self.harvest) if i <= iteration for r in self.harvest[i]]
+
+    # ----- training data --------------------------------------------------------------------
+    def train_dataloader(self) -> DataLoader:
+        iteration = self.trainer.current_epoch if self.trainer is not None else 0
+        records = self.training_records(iteration)
+        examples = self._encode(records)
+        if len(examples) < len(records):
+            rank_zero_warn(f"iteration {iteration}: {len(records) - len(examples)} of {len(records)} solutions are "
+                           f"longer than data.max_length={self.hparams.max_length} tokens and were left out")
+        self.last_counts = {"train/examples": len(examples), "train/dropped_too_long": len(records) - len(examples)}
+        examples = examples * self.hparams.passes_per_iteration
+        dataset = PairDataset(examples)
+        lengths = [len(e.get("input_ids", ())) for e in dataset.examples]
+        sampler = LengthGroupedSampler(lengths, self.hparams.batch_size, seed=self.hparams.seed * 100003 + iteration)
+        pad_id = self._policy().tokenizer.pad_token_id
+        return DataLoader(dataset, batch_size=self.hparams.batch_size, sampler=sampler, collate_fn=make_collate(pad_id))
+
+    def _policy(self):
+        return self.trainer.lightning_module
+
+    def _encode(self, records: list[dict]) -> list[dict]:
+        policy = self._policy()
+        by_id = {p.id: p for p in self.problems("train")}
+        examples = []
+        for r in records:
+            ex = encode_example(policy.tokenizer, policy.render(by_id[r["problem_id"]].prompt),
+                                answer_text(r["code"]), self.hparams.max_length)
+            if ex is not None:
+                examples.append(ex)
+        return examples
+
+    # ----- resume ---------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"harvest": {str(i): recs for i, recs in self.harvest.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.harvest = {int(i): list(recs) for i, recs in state.get("harvest", {}).items()}

@@ -1,0 +1,47 @@
+"""Argument checks that run before any model loads: each error names the field and the range."""
+
+from __future__ import annotations
+
+import math
+
+DTYPES = ("auto", "bf16", "fp16", "fp32")
+
+
+def require(condition: bool, field: str, value, allowed: str) -> None:
+    """Raise ``ValueError`` naming ``field``, its bad ``value`` and what is ``allowed``.
+
+    >>> require(True, "model.lora_rank", 8, ">= 1")
+    >>> require(False, "model.lora_rank", 0, ">= 1")
+    Traceback (most recent call last):
+    ...
+    ValueError: model.lora_rank = 0 is invalid: must be >= 1
+    """
+    if not condition:
+        raise ValueError(f"{field} = {value!r} is invalid: must be {allowed}")
+
+
+def finite(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def check_policy_args(model, dtype, lora_rank, lora_alpha, lora_dropout, learning_rate, weight_decay) -> None:
+    require(isinstance(model, str) and model.strip() != "", "model.model", model, "a non-empty model name")
+    require(dtype in DTYPES, "model.dtype", dtype, f"one of {DTYPES}")
+    require(isinstance(lora_rank, int) and lora_rank >= 1, "model.lora_rank", lora_rank, "an integer >= 1")
+    require(finite(lora_alpha) and lora_alpha > 0, "model.lora_alpha", lora_alpha, "a number > 0")
+    require(finite(lora_dropout) and 0 <= lora_dropout < 1, "model.lora_dropout", lora_dropout, "in [0, 1)")
+    require(finite(learning_rate) and learning_rate > 0, "model.learning_rate", learning_rate, "a finite number > 0")
+    require(finite(weight_decay) and weight_decay >= 0, "model.weight_decay", weight_decay, "a finite number >= 0")
+    _check_model_name(model)
+
+
+def _check_model_name(model: str) -> None:
+    from lightning_modules.tiny_model import TINY_MODEL_NAME
+
+    if model == TINY_MODEL_NAME:
+        return
+    try:
+        from lightning_modules.model_source import classify_model_source
+    except ImportError:  # pragma: no cover - model_source is part of the package
+        return
+    classify_model_source(model)

@@ -1,0 +1,62 @@
+"""Expert iteration for code LLMs: ``python main.py fit --config configs/smoke.yaml``."""
+
+from __future__ import annotations
+
+import os
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from callbacks.checkpoint_io import AtomicCheckpointIO
+from datamodules.expert_iteration import ExpertIterationDataModule
+from lightning_modules.policy import PolicyModule
+
+
+class RunConfigSaver(SaveConfigCallback):
+    """Saves the parsed config as ``<default_root_dir>/config.yaml`` (atomically, rank 0)."""
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        if self.already_saved:
+            return
+        if trainer.is_global_zero:
+            os.makedirs(trainer.default_root_dir, exist_ok=True)
+            path = os.path.join(trainer.default_root_dir, self.config_filename)
+            self.parser.save(self.config, path + ".tmp", skip_none=False, overwrite=True, format="yaml")
+            os.replace(path + ".tmp", path)
+        self.already_saved = True
+
+
+class ExpertIterationCLI(LightningCLI):
+    """Keeps TensorBoard logs and checkpoints in fixed folders of the run, across resumes."""
+
+    def instantiate_trainer(self, **kwargs):
+        config = self._get(self.config_init, "trainer", default={})
+        root = config.get("default_root_dir") or os.getcwd()
+        if os.path.exists(root) and not os.path.isdir(root):
+            raise ValueError(f"trainer.default_root_dir = {root!r} is a file; it must be a folder (or not exist)")
+        if config.get("logger") in (None, True):
+            kwargs["logger"] = TensorBoardLogger(root, name="tensorboard", version="run")
+        callbacks = list(config.get("callbacks") or [])
+        if config.get("enable_checkpointing") is not False and not any(isinstance(c, ModelCheckpoint) for c in callbacks):
+            checkpoint = ModelCheckpoint(dirpath=os.path.join(root, "checkpoints"), save_last=True, save_top_k=0)
+            kwargs["callbacks"] = callbacks + [checkpoint]
+        if not config.get("plugins"):
+            kwargs["plugins"] = [AtomicCheckpointIO()]
+        return super().instantiate_trainer(**kwargs)
+
+
+def cli_main(args: list[str] | None = None, run: bool = True) -> ExpertIterationCLI:
+    return ExpertIterationCLI(
+        PolicyModule,
+        ExpertIterationDataModule,
+        save_config_callback=RunConfigSaver,
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={"reload_dataloaders_every_n_epochs": 1, "num_sanity_val_steps": 0, "limit_val_batches": 0},
+        args=args,
+        run=run,
+    )
+
+
+if __name__ == "__main__":
+    cli_main()

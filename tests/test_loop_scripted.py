@@ -1,0 +1,62 @@
+"""A scripted policy (known-correct and known-wrong replies) makes harvest and evaluation exact."""
+
+import lightning as L
+
+from callbacks.evaluation import EvaluationCallback
+from callbacks.harvest import HarvestCallback
+from callbacks.metrics_file import MetricsCallback
+from datamodules.expert_iteration import ExpertIterationDataModule
+from lightning_modules.policy import PolicyModule
+from tests.loop_helpers import metrics_rows, solution_rows
+
+WRONG = "```python\ndef nothing():\n    return None\n```"
+
+
+class ScriptedPolicy(PolicyModule):
+    """Replies with the reference solution to problems whose index is even, else wrong code."""
+
+    def __init__(self, problems, **kwargs):
+        super().__init__(**kwargs)
+        self.by_prompt = {p.prompt: (i, p) for i, p in enumerate(problems)}
+
+    def sample(self, problem_prompts, n=1, **kwargs):
+        replies = []
+        for prompt in problem_prompts:
+            index, problem = self.by_prompt[prompt]
+            good = f"Here you go:\n```python\n{problem.reference}\n```\nDone."
+            replies.append([good if index % 2 == 0 else WRONG for _ in range(n)])
+        return replies
+
+
+def test_harvest_training_set_and_evaluation_follow_the_verdicts(tmp_path):
+    root = str(tmp_path)
+    data = ExpertIterationDataModule(train_size=6, val_size=4, test_size=4, difficulty_max=3, batch_size=2,
+                                     max_length=4096)
+    data.setup()
+    problems = data.problems("train") + data.problems("val") + data.problems("test")
+    policy = ScriptedPolicy(problems, lora_rank=2, learning_rate=1e-3)
+    callbacks = [
+        HarvestCallback(samples_per_problem=3, max_solutions_per_problem=1, progress=False),
+        EvaluationCallback(num_samples=2, k=[1, 2], progress=False),
+        MetricsCallback(print_table=False),
+    ]
+    trainer = L.Trainer(default_root_dir=root, max_epochs=1, reload_dataloaders_every_n_epochs=1, callbacks=callbacks,
+                        logger=False, enable_checkpointing=False, enable_progress_bar=False, limit_val_batches=0)
+    trainer.fit(policy, datamodule=data)
+
+    train = data.problems("train")
+    expected_ids = [p.id for i, p in enumerate(train) if i % 2 == 0]
+    harvest = solution_rows(root, 0)
+    assert [r["problem_id"] for r in harvest] == expected_ids  # deduplicated: one per problem
+    assert all(r["code"].strip() == train[i * 2].reference.strip() for i, r in enumerate(harvest))
+    assert [r["problem_id"] for r in data.training_records(0)] == expected_ids
+
+    row = metrics_rows(root)[0]
+    assert row["harvest/solve_rate"] == 0.5
+    assert row["harvest/statuses"] == {"no_function": 9, "pass": 9}
+    val_index = {p.id: i for i, p in enumerate(problems)}
+    val_expected = sum(val_index[p.id] % 2 == 0 for p in data.problems("val")) / 4
+    assert row["val/pass@1"] == val_expected
+    assert row["val/pass@2"] == val_expected
+    assert metrics_rows(root)[1]["train/steps"] == 2  # 3 solutions, batch size 2
+    assert metrics_rows(root)[1]["train/examples"] == 3
