@@ -1,0 +1,701 @@
+"""Trainer-side pool of sandbox workers.
+
+The trainer never runs candidate code. It starts a few worker processes (``sandbox/worker.py`` run by a
+clean ``python -I -S -B``, never importing torch), each inside its own Linux namespaces when the
+kernel allows it, sends them requests over pipes, enforces an outer watchdog, and turns the plain
+data that comes back into ``Verdict`` objects by comparing with expected values that only this
+process holds.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections import deque
+
+from .codec import NotPlainData, canon_equal, canon_expected, canon_output, decode_line, encode_args
+from .verdict import Verdict
+
+WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+DEFAULT_TIMEOUT_S = 3.0
+_NS_FLAGS = ["--net", "--pid", "--mount", "--ipc", "--uts"]
+_ENTRY_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+class SandboxError(RuntimeError):
+    """The sandbox infrastructure cannot work (workers do not start)."""
+
+
+class SandboxSelfCheckError(SandboxError):
+    """The start-up self-check failed: the configured limits would mis-judge candidates."""
+
+
+def _sig_name(sig):
+    try:
+        return signal.Signals(sig).name
+    except Exception:
+        return "signal %s" % sig
+
+
+def _short(s, n=160):
+    s = str(s)
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+def _try_unshare(prefix):
+    unshare = shutil.which("unshare")
+    if not unshare:
+        return None
+    cmd = [unshare, *prefix, "--fork", "--kill-child", "true"]
+    try:
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=10, env={})
+    except Exception:
+        return None
+    return [unshare, *prefix, "--fork", "--kill-child"] if r.returncode == 0 else None
+
+
+_ISOLATION_CACHE = {}
+
+
+def detect_isolation(mode: str = "auto") -> dict:
+    """What this machine allows. ``mode``: "auto" (best available), "namespaces" (require
+    namespaces, raise otherwise) or "none" (rlimits, uid drop when root, process-group kill)."""
+    if mode in _ISOLATION_CACHE:
+        return dict(_ISOLATION_CACHE[mode])
+    if mode not in ("auto", "namespaces", "none"):
+        raise ValueError("isolation must be 'auto', 'namespaces' or 'none'")
+    root = os.geteuid() == 0
+    info = {"mode": "none", "unshare": None, "jail": False, "drop_uid": root, "netns": False,
+            "pidns": False}
+    if mode != "none":
+        if root:
+            attempts = [("namespaces", _NS_FLAGS, True), ("namespaces-nomount", ["--net", "--pid"], False)]
+        else:
+            attempts = [("userns", ["--user", "--map-root-user", *_NS_FLAGS], True),
+                        ("userns-nomount", ["--user", "--map-root-user", "--net", "--pid"], False)]
+        for name, flags, jail in attempts:
+            cmd = _try_unshare(flags)
+            if cmd:
+                info.update(mode=name, unshare=cmd, jail=jail, netns=True, pidns=True,
+                            drop_uid=root)
+                break
+        if mode == "namespaces" and info["unshare"] is None:
+            raise SandboxError("isolation='namespaces' requested but `unshare` with net/pid "
+                               "namespaces does not work here")
+    _ISOLATION_CACHE[mode] = dict(info)
+    return info
+
+
+class _Worker:
+    def __init__(self, pool: "SandboxPool", index: int):
+        self.pool = pool
+        self.index = index
+        self.dir = tempfile.mkdtemp(prefix="sbx-w%d-%d-" % (index, os.getpid()))
+        os.chmod(self.dir, 0o711)
+        base = os.path.join(self.dir, "root")
+        os.mkdir(base, 0o711)
+        iso = pool.isolation
+        cfg = dict(pool._limits, uid=pool.uid, gid=pool.gid, drop_uid=iso["drop_uid"],
+                   jail=iso["jail"], base_dir=base, preload=True)
+        cmd = list(iso["unshare"] or []) + [pool.python, "-I", "-S", "-B", WORKER_SCRIPT,
+                                             json.dumps(cfg)]
+        self.errlog = open(os.path.join(self.dir, "stderr.log"), "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.errlog, env={}, cwd=self.dir, close_fds=True,
+                                     start_new_session=True)  # Ctrl-C in the trainer does not hit it
+        self.in_fd = self.proc.stdin.fileno()
+        self.out_fd = self.proc.stdout.fileno()
+        os.set_blocking(self.in_fd, False)
+        self.rbuf = b""
+        self.wbuf = bytearray()
+        self.inflight = deque()  # (job index, request id)
+        self.head_since = None
+        self.hello = self._read_hello(timeout=30.0)
+
+    def _read_hello(self, timeout):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.rbuf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.kill()
+                raise SandboxError("sandbox worker did not start in %.0f s" % timeout)
+            r, _, _ = select.select([self.out_fd], [], [], left)
+            if r:
+                data = os.read(self.out_fd, 1 << 16)
+                if not data:
+                    err = self._stderr_tail()
+                    self.kill()
+                    raise SandboxError("sandbox worker exited at start-up: %s" % err)
+                self.rbuf += data
+        line, self.rbuf = self.rbuf.split(b"\n", 1)
+        hello = json.loads(line)
+        if not hello.get("hello"):
+            self.kill()
+            raise SandboxError("bad hello from sandbox worker: %r" % (hello,))
+        return hello
+
+    def _stderr_tail(self):
+        try:
+            with open(os.path.join(self.dir, "stderr.log"), "rb") as f:
+                return f.read()[-2000:].decode("utf-8", "replace")
+        except OSError:
+            return "?"
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def kill(self):
+        try:
+            self.proc.kill()  # kills `unshare`; --kill-child then SIGKILLs the namespace's PID 1
+        except Exception:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except Exception:
+            pass
+        for f in (self.proc.stdin, self.proc.stdout, self.errlog):
+            try:
+                f.close()
+            except Exception:
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def close(self):
+        try:
+            self.proc.stdin.close()  # EOF: the worker exits on its own
+        except Exception:
+            pass
+        try:
+            self.proc.wait(timeout=2)
+        except Exception:
+            pass
+        self.kill()
+
+
+class SandboxPool:
+    """A pool of sandbox workers. Thread-safe (calls are serialised); not shared across fork().
+
+    Parameters set the per-candidate limits: ``memory_mb`` (RLIMIT_AS), ``fsize_mb`` (largest file),
+    ``nofile`` (open files), ``nproc`` (processes+threads of the sandbox uid, only when running as
+    root), ``output_limit`` (bytes of stdout+stderr), ``result_limit`` (bytes on the result channel),
+    ``tmpfs_mb`` (size of the jail's writable tmpfs), ``max_code_bytes`` (larger code is rejected
+    without running), ``timeout_s`` (default wall-clock deadline for a whole candidate).
+    """
+
+    def __init__(self, size: int | None = None, *, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 memory_mb: int = 512, fsize_mb: int = 16, nofile: int = 64, nproc: int = 8,
+                 output_limit: int = 1 << 20, result_limit: int = 4 << 20, tmpfs_mb: int = 64,
+                 max_code_bytes: int = 256 << 10, uid: int = 65534, gid: int = 65534,
+                 isolation: str = "auto", self_check: bool = True, pipeline: int = 2,
+                 python: str | None = None):
+        if size is None:
+            try:
+                size = len(os.sched_getaffinity(0))
+            except Exception:
+                size = os.cpu_count() or 1
+        self.size = max(1, int(size))
+        self.timeout_s = float(timeout_s)
+        self.max_code_bytes = int(max_code_bytes)
+        self.uid, self.gid = int(uid), int(gid)
+        self.pipeline = max(1, int(pipeline))
+        self.python = python or sys.executable
+        self._limits = {"memory_mb": int(memory_mb), "fsize_mb": int(fsize_mb), "nofile": int(nofile),
+                        "nproc": int(nproc), "output_limit": int(output_limit),
+                        "result_limit": int(result_limit), "tmpfs_mb": int(tmpfs_mb)}
+        self.isolation = detect_isolation(isolation)
+        self._pid = os.getpid()
+        self._lock = threading.RLock()
+        self._workers: list[_Worker] = []
+        self._seq = 0
+        self.closed = False
+        self.restarts = 0
+        _live_pools.add(self)
+        try:
+            self._ensure_workers(self.size)
+            if self_check:
+                self.self_check()
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ public API
+    def verify(self, code, entry_point, tests, timeout_s=None) -> Verdict:
+        return self.verify_batch([(code, entry_point, tests)], timeout_s=timeout_s)[0]
+
+    def verify_batch(self, items, timeout_s=None, workers=None) -> list[Verdict]:
+        jobs = [self._prepare_call(code, entry, tests, timeout_s) for code, entry, tests in items]
+        return self._execute(jobs, workers)
+
+    def verify_assertions(self, code, test_code, entry_point, timeout_s=None) -> Verdict:
+        return self.verify_assertions_batch([(code, test_code, entry_point)], timeout_s=timeout_s)[0]
+
+    def verify_assertions_batch(self, items, timeout_s=None, workers=None) -> list[Verdict]:
+        jobs = [self._prepare_assert(code, test, entry, timeout_s) for code, test, entry in items]
+        return self._execute(jobs, workers)
+
+    def describe(self) -> dict:
+        """What protection is active (from the first worker's hello)."""
+        h = self._workers[0].hello if self._workers else {}
+        return {"mode": self.isolation["mode"], "net_namespace": self.isolation["netns"],
+                "pid_namespace": bool(h.get("pid1")), "jail": bool(h.get("jail")),
+                "drop_uid": bool(h.get("drop_uid")), "uid": self.uid if h.get("drop_uid") else None,
+                "workers": len(self._workers), "limits": dict(self._limits),
+                "notes": list(h.get("notes", []))}
+
+    def close(self):
+        with self._lock:
+            self.closed = True
+            if os.getpid() != self._pid:
+                self._workers = []
+                return
+            for w in self._workers:
+                w.close()
+            self._workers = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------ self-check
+    def self_check(self):
+        """Known-good code must pass and known-bad code must fail with the expected status."""
+        mem = self._limits["memory_mb"] << 20
+        t = 0.3
+        cases = [
+            ("def f(a, b):\n    return a + b\n", "f", [([1, 2], 3), ([-5, 5], 0), (["a", "b"], "ab")], "pass", None),
+            ("import math, re, collections, json, hashlib, fractions, decimal, itertools\n"
+             "def f(n):\n    buf = bytearray(n)\n    return len(buf) + int(math.sqrt(16))\n",
+             "f", [([16 << 20], (16 << 20) + 4)], "pass", None),
+            ("def f(a, b):\n    return a - b\n", "f", [([1, 2], 3)], "wrong_answer", None),
+            ("def f():\n    while True:\n        pass\n", "f", [([], 0)], "timeout", t),
+            ("def f():\n    return len(bytearray(%d))\n" % (mem + (64 << 20)), "f", [([], 0)], "memory", None),
+            ("def f(:\n", "f", [([], 0)], "syntax_error", None),
+            ("def f():\n    return 1 // 0\n", "f", [([], 0)], "runtime_error", None),
+        ]
+        jobs = []
+        for w in range(len(self._workers)):
+            for code, entry, tests, _, timeout in cases:
+                jobs.append(self._prepare_call(code, entry, [{"args": a, "expected": e} for a, e in tests],
+                                               timeout or 5.0))
+        verdicts = self._execute(jobs, None)
+        bad = []
+        for k, v in enumerate(verdicts):
+            want = cases[k % len(cases)][3]
+            if v.status != want:
+                bad.append("case %d: expected %s, got %s (%s)" % (k % len(cases), want, v.status, v.detail))
+        if bad:
+            raise SandboxSelfCheckError(
+                "sandbox self-check failed with limits %s, isolation %s: %s"
+                % (self._limits, self.isolation["mode"], "; ".join(bad[:4])))
+
+    # ------------------------------------------------------------------ preparation
+    def _timeout(self, timeout_s):
+        t = self.timeout_s if timeout_s is None else float(timeout_s)
+        if not t > 0:
+            raise ValueError("timeout_s must be positive")
+        return t
+
+    def _check_code(self, code):
+        """Returns (code_str, None) or (None, Verdict) for input that is not worth running."""
+        if code is None:
+            return None, Verdict("empty", "no code")
+        if isinstance(code, (bytes, bytearray)):
+            try:
+                code = bytes(code).decode("utf-8")
+            except UnicodeDecodeError:
+                return None, Verdict("syntax_error", "code is not UTF-8 text")
+        if not isinstance(code, str):
+            return None, Verdict("syntax_error", "code is not text (%s)" % type(code).__name__)
+        if not code.strip():
+            return None, Verdict("empty", "empty code")
+        if len(code) > self.max_code_bytes:
+            return None, Verdict("syntax_error", "code too large (%d chars > %d)" % (len(code), self.max_code_bytes))
+        return code, None
+
+    @staticmethod
+    def _entry_ok(entry):
+        return (isinstance(entry, str) and 0 < len(entry) <= 200 and not entry[0].isdigit()
+                and set(entry) <= _ENTRY_OK)
+
+    def _prepare_call(self, code, entry, tests, timeout_s):
+        timeout = self._timeout(timeout_s)
+        args, exps = [], []
+        for t in tests:
+            if isinstance(t, dict):
+                a, e = t["args"], t["expected"]
+            else:
+                a, e = t.args, t.expected
+            args.append(encode_args(a))
+            exps.append(canon_expected(e))  # raises NotPlainData for unusable expected values
+        code, early = self._check_code(code)
+        job = {"mode": "call", "timeout": timeout, "exps": exps}
+        if early is None and not self._entry_ok(entry):
+            early = Verdict("no_function", "invalid entry point name %r" % (_short(entry, 60),))
+        if early is not None:
+            job["verdict"] = Verdict(early.status, early.detail, 0, len(exps))
+            return job
+        job["req"] = {"mode": "call", "code": code, "entry": entry, "args": args, "timeout": timeout,
+                      "result_limit": self._limits["result_limit"]}
+        return job
+
+    def _prepare_assert(self, code, test_code, entry, timeout_s):
+        timeout = self._timeout(timeout_s)
+        if not isinstance(test_code, str):
+            raise TypeError("test_code must be a str")
+        code, early = self._check_code(code)
+        job = {"mode": "assert", "timeout": timeout}
+        if early is None and not self._entry_ok(entry):
+            early = Verdict("no_function", "invalid entry point name %r" % (_short(entry, 60),))
+        if early is not None:
+            job["verdict"] = Verdict(early.status, early.detail, 0, 1)
+            return job
+        job["req"] = {"mode": "assert", "code": code, "test": test_code, "entry": entry,
+                      "timeout": timeout}
+        return job
+
+    # ------------------------------------------------------------------ execution
+    @staticmethod
+    def _sweep_stale_dirs():
+        """Remove worker folders left by processes that died without closing their pool."""
+        base = tempfile.gettempdir()
+        try:
+            names = os.listdir(base)
+        except OSError:
+            return
+        for name in names:
+            parts = name.split("-")
+            if len(parts) < 4 or parts[0] != "sbx" or not parts[1].startswith("w") or not parts[2].isdigit():
+                continue
+            pid = int(parts[2])
+            if pid == os.getpid():
+                continue
+            try:
+                os.kill(pid, 0)
+                continue  # owner still alive
+            except ProcessLookupError:
+                pass
+            except OSError:
+                continue
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+
+    def _ensure_workers(self, n):
+        if not self._workers:
+            self._sweep_stale_dirs()
+        while len(self._workers) < n:
+            self._workers.append(_Worker(self, len(self._workers)))
+
+    def _check_owner(self):
+        if self.closed:
+            raise SandboxError("this SandboxPool is closed")
+        if os.getpid() != self._pid:
+            raise SandboxError("a SandboxPool cannot be used after fork(); make a new one")
+
+    def _execute(self, jobs, workers):
+        out = [None] * len(jobs)
+        todo = []
+        for i, job in enumerate(jobs):
+            if "verdict" in job:
+                out[i] = job["verdict"]
+            else:
+                todo.append(i)
+        if not todo:
+            return out
+        with self._lock:
+            self._check_owner()
+            n = self.size if workers is None else max(1, int(workers))
+            n = min(n, len(todo))
+            self._ensure_workers(n)
+            responses = self._dispatch([jobs[i] for i in todo], self._workers[:n])
+        for i, (resp, nonce) in zip(todo, responses):
+            out[i] = self._judge(jobs[i], resp, nonce)
+        return out
+
+    def _restart(self, w):
+        w.kill()
+        self.restarts += 1
+        nw = _Worker(self, w.index)
+        self._workers[w.index] = nw
+        return nw
+
+    def _dispatch(self, jobs, workers):
+        """Send requests to workers (pipelined), collect raw responses in order."""
+        results = [None] * len(jobs)
+        pending = deque(range(len(jobs)))
+        workers = list(workers)
+        for w in workers:
+            if not w.alive():
+                workers[workers.index(w)] = self._restart(w)
+        grace = 2.0
+
+        def fail_head(w, why):
+            j, rid, nonce = w.inflight.popleft()
+            results[j] = ({"error": why, "lines": []}, nonce)
+            for item in reversed(w.inflight):
+                pending.appendleft(item[0])
+            w.inflight.clear()
+            return self._restart(w)
+
+        while pending or any(w.inflight for w in workers):
+            now = time.monotonic()
+            for w in workers:
+                while pending and len(w.inflight) < self.pipeline:
+                    j = pending.popleft()
+                    self._seq += 1
+                    nonce = os.urandom(8).hex()
+                    req = dict(jobs[j]["req"], id=self._seq, nonce=nonce)
+                    w.wbuf += (json.dumps(req) + "\n").encode()
+                    if not w.inflight:
+                        w.head_since = now
+                    w.inflight.append((j, self._seq, nonce))
+            rlist = [w.out_fd for w in workers if w.inflight]
+            wlist = [w.in_fd for w in workers if w.wbuf]
+            wait = 1.0
+            for w in workers:
+                if w.inflight:
+                    lim = w.head_since + jobs[w.inflight[0][0]]["timeout"] + grace - now
+                    wait = min(wait, max(0.0, lim))
+            try:
+                r, wr, _ = select.select(rlist, wlist, [], wait)
+            except InterruptedError:
+                continue
+            for idx, w in enumerate(workers):
+                if w.in_fd in wr and w.wbuf:
+                    try:
+                        n = os.write(w.in_fd, w.wbuf)
+                        del w.wbuf[:n]
+                    except BlockingIOError:
+                        pass
+                    except (BrokenPipeError, OSError):
+                        w.wbuf.clear()
+                        workers[idx] = fail_head(w, "sandbox worker died (broken pipe)")
+                        continue
+                if w.out_fd in r:
+                    data = os.read(w.out_fd, 1 << 20)
+                    if not data:
+                        w.wbuf.clear()
+                        workers[idx] = fail_head(w, "sandbox worker died while running this candidate")
+                        continue
+                    w.rbuf += data
+                    while b"\n" in w.rbuf and w.inflight:
+                        line, w.rbuf = w.rbuf.split(b"\n", 1)
+                        j, rid, nonce = w.inflight[0]
+                        try:
+                            resp = json.loads(line)
+                            ok = isinstance(resp, dict) and resp.get("id") == rid
+                        except ValueError:
+                            ok = False
+                        if not ok:
+                            workers[idx] = fail_head(w, "malformed reply from sandbox worker")
+                            break
+                        w.inflight.popleft()
+                        results[j] = (resp, nonce)
+                        w.head_since = time.monotonic()
+            now = time.monotonic()
+            for idx, w in enumerate(workers):
+                if w.inflight:
+                    lim = w.head_since + jobs[w.inflight[0][0]]["timeout"] + grace
+                    if now > lim:
+                        w.wbuf.clear()
+                        workers[idx] = fail_head(w, "sandbox worker unresponsive (watchdog)")
+        return results
+
+    # ------------------------------------------------------------------ judging
+    def _judge(self, job, resp, nonce) -> Verdict:
+        try:
+            if job["mode"] == "call":
+                return _judge_call(job, resp, nonce)
+            return _judge_assert(job, resp, nonce)
+        except Exception as e:  # never let a strange reply raise in the trainer
+            return Verdict("sandbox_error", _short("judging failed: %s: %s" % (type(e).__name__, e)),
+                           0, len(job.get("exps", [None])))
+
+
+def _stage_verdict(m, total, elapsed):
+    k = m.get("k")
+    name, d = _short(m.get("e", ""), 60), _short(m.get("d", ""), 120)
+    if k == "syntax_error":
+        return Verdict("syntax_error", "%s: %s" % (name, d), 0, total, elapsed)
+    if k == "no_function":
+        return Verdict("no_function", "no callable with the entry point name", 0, total, elapsed)
+    if k == "test_error":
+        return Verdict("runtime_error", "test code does not compile: %s: %s" % (name, d), 0, total, elapsed)
+    # load_error
+    return Verdict(_exc_status(name), "while loading: %s: %s" % (name, d), 0, total, elapsed)
+
+
+def _exc_status(name):
+    if name == "MemoryError":
+        return "memory"
+    if name == "SystemExit":
+        return "early_exit"
+    return "runtime_error"
+
+
+def _process_verdict(resp, total, passed, elapsed, timeout):
+    """Verdicts decided by how the process ended, before looking at results. None if it ended well."""
+    if resp.get("error"):
+        return Verdict("sandbox_error", _short(resp["error"]), passed, total, elapsed)
+    killed = resp.get("killed")
+    if killed == "timeout":
+        return Verdict("timeout", "deadline of %.3g s exceeded" % timeout, passed, total, elapsed)
+    if killed in ("output_limit", "result_limit"):
+        what = "stdout/stderr" if killed == "output_limit" else "result channel"
+        return Verdict("output_limit", "%s exceeded its limit" % what, passed, total, elapsed)
+    return None
+
+
+def _signal_verdict(resp, total, passed, elapsed):
+    sig = resp.get("signal")
+    if sig is None:
+        return None
+    if sig == signal.SIGXCPU:
+        return Verdict("timeout", "CPU time limit (SIGXCPU)", passed, total, elapsed)
+    extra = " (file size limit)" if sig == signal.SIGXFSZ else ""
+    return Verdict("crash", "killed by %s%s" % (_sig_name(sig), extra), passed, total, elapsed)
+
+
+def _judge_call(job, resp, nonce) -> Verdict:
+    exps = job["exps"]
+    n = len(exps)
+    elapsed = float(resp.get("elapsed") or 0.0)
+    outcomes = [None] * n
+    stage = None
+    ended = False
+    tamper = None
+    for line in resp.get("lines") or []:
+        try:
+            m = decode_line(line)
+        except NotPlainData as e:
+            tamper = tamper or str(e)
+            continue
+        k = m.get("k")
+        if k == "r" and not ended and stage is None:
+            i = m.get("i")
+            if type(i) is not int or not 0 <= i < n or outcomes[i] is not None:
+                tamper = tamper or "unexpected result index"
+                continue
+            if "v" in m:
+                try:
+                    c = canon_output(m["v"])
+                    outcomes[i] = ("ok", c, canon_equal(c, exps[i]), m["v"])
+                except NotPlainData as e:
+                    outcomes[i] = ("bad", str(e))
+            elif "e" in m:
+                outcomes[i] = ("exc", str(m["e"]), str(m.get("d", "")))
+            elif "bad" in m:
+                outcomes[i] = ("bad", str(m["bad"]))
+            elif "big" in m:
+                outcomes[i] = ("big",)
+            else:
+                tamper = tamper or "malformed result"
+        elif k in ("syntax_error", "load_error", "no_function") and stage is None and not any(outcomes):
+            stage = m
+        elif k == "end" and not ended:
+            if m.get("n") != nonce:
+                tamper = tamper or "forged end marker"
+            ended = True
+        else:
+            tamper = tamper or "unexpected message %r" % (_short(k, 30),)
+    passed = sum(1 for o in outcomes if o is not None and o[0] == "ok" and o[2])
+    v = _process_verdict(resp, n, passed, elapsed, job["timeout"])
+    if v:
+        return v
+    if stage is not None and tamper is None:
+        return _stage_verdict(stage, n, elapsed)
+    v = _signal_verdict(resp, n, passed, elapsed)
+    if v:
+        return v
+    if tamper:
+        return Verdict("bad_output", "result channel tampered with: %s" % _short(tamper, 100), passed, n, elapsed)
+    code = resp.get("exit")
+    for i, o in enumerate(outcomes):
+        if o is None:
+            if code in (121, 122, 123, 124) and not any(outcomes):
+                return Verdict("sandbox_error", "candidate process setup failed (exit %s)" % code, passed, n, elapsed)
+            return Verdict("early_exit", "process ended (exit code %s) before test %d/%d" % (code, i + 1, n),
+                           passed, n, elapsed)
+        if o[0] == "exc":
+            return Verdict(_exc_status(o[1]), "test %d: %s: %s" % (i + 1, _short(o[1], 60), _short(o[2], 100)),
+                           passed, n, elapsed)
+        if o[0] == "big":
+            return Verdict("output_limit", "test %d: return value too large" % (i + 1,), passed, n, elapsed)
+        if o[0] == "bad":
+            return Verdict("bad_output", "test %d: %s" % (i + 1, _short(o[1], 120)), passed, n, elapsed)
+        if not o[2]:
+            return Verdict("wrong_answer", "test %d: got %s" % (i + 1, _short(json.dumps(o[3]), 100)),
+                           passed, n, elapsed)
+    if not ended or code != 0:
+        return Verdict("early_exit", "process ended (exit code %s) without the end marker" % code, passed, n, elapsed)
+    return Verdict("pass", "", passed, n, elapsed)
+
+
+def _judge_assert(job, resp, nonce) -> Verdict:
+    elapsed = float(resp.get("elapsed") or 0.0)
+    stage = None
+    ok = ended = False
+    exc = None
+    tamper = None
+    for line in resp.get("lines") or []:
+        try:
+            m = decode_line(line)
+        except NotPlainData as e:
+            tamper = tamper or str(e)
+            continue
+        k = m.get("k")
+        if k in ("syntax_error", "load_error", "no_function", "test_error") and stage is None:
+            stage = m
+        elif k == "r" and exc is None and m.get("i") == 0 and "e" in m:
+            exc = (str(m["e"]), str(m.get("d", "")))
+        elif k == "ok" and not ok:
+            ok = m.get("n") == nonce
+            if not ok:
+                tamper = tamper or "forged ok marker"
+        elif k == "end" and not ended:
+            ended = m.get("n") == nonce
+            if not ended:
+                tamper = tamper or "forged end marker"
+        else:
+            tamper = tamper or "unexpected message"
+    v = _process_verdict(resp, 1, 0, elapsed, job["timeout"])
+    if v:
+        return v
+    if stage is not None:
+        return _stage_verdict(stage, 1, elapsed)
+    v = _signal_verdict(resp, 1, 0, elapsed)
+    if v:
+        return v
+    if tamper:
+        return Verdict("bad_output", "result channel tampered with: %s" % _short(tamper, 100), 0, 1, elapsed)
+    if exc is not None:
+        name, d = exc
+        status = "wrong_answer" if name == "AssertionError" else _exc_status(name)
+        return Verdict(status, "%s: %s" % (_short(name, 60), _short(d, 100)), 0, 1, elapsed)
+    code = resp.get("exit")
+    if ok and ended and code == 0:
+        return Verdict("pass", "", 1, 1, elapsed)
+    return Verdict("early_exit", "process ended (exit code %s) before check() finished" % code, 0, 1, elapsed)
+
+
+# ---------------------------------------------------------------------- module-wide default pool
+_live_pools: "weakref.WeakSet[SandboxPool]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all_pools():
+    for p in list(_live_pools):
+        try:
+            p.close()
+        except Exception:
+            pass
