@@ -39,7 +39,10 @@ class ExpertIterationCLI(LightningCLI):
             kwargs["logger"] = TensorBoardLogger(root, name="tensorboard", version="run")
         callbacks = list(config.get("callbacks") or [])
         if config.get("enable_checkpointing") is not False and not any(isinstance(c, ModelCheckpoint) for c in callbacks):
-            checkpoint = ModelCheckpoint(dirpath=os.path.join(root, "checkpoints"), save_last=True, save_top_k=0)
+            # One file, rewritten (atomically) at every epoch end: found by --ckpt_path last.
+            # (save_top_k=0 with save_last=True would write nothing until training ends.)
+            checkpoint = ModelCheckpoint(dirpath=os.path.join(root, "checkpoints"), filename="last",
+                                         save_top_k=1, enable_version_counter=False)
             kwargs["callbacks"] = callbacks + [checkpoint]
         if not config.get("plugins"):
             kwargs["plugins"] = [AtomicCheckpointIO()]

@@ -1,4 +1,7 @@
-"""Problems to and from JSON Lines files (written atomically)."""
+"""Crash-safe JSON Lines files: atomic whole-file writes, fsync'd appends, tolerant reads.
+
+Used for problems (``save_jsonl``/``load_jsonl``) and for every row file a run writes.
+"""
 from __future__ import annotations
 
 import json
@@ -10,11 +13,11 @@ from typing import Iterable
 from tasks.problem import Problem
 
 
-def save_jsonl(problems: Iterable[Problem], path: str | os.PathLike) -> None:
-    """Write one problem per line; a reader never sees a half-written file.
+def write_rows_atomic(path: str | os.PathLike, rows: Iterable[dict], sort_keys: bool = False) -> None:
+    """Write all rows at once; a reader never sees a half-written file.
 
     The data goes to a temporary file in the same folder, is flushed and fsynced, then
-    `os.replace`d over `path`.
+    ``os.replace``d over ``path`` (and the folder is fsynced).
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -22,8 +25,8 @@ def save_jsonl(problems: Iterable[Problem], path: str | os.PathLike) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".jsonl", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for problem in problems:
-                f.write(json.dumps(problem.to_dict(), sort_keys=True) + "\n")
+            for row in rows:
+                f.write(json.dumps(row, sort_keys=sort_keys, ensure_ascii=False) + "\n")
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -31,28 +34,66 @@ def save_jsonl(problems: Iterable[Problem], path: str | os.PathLike) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    _fsync_dir(folder)
 
 
-def load_jsonl(path: str | os.PathLike) -> list[Problem]:
-    """Read problems back. Blank lines are skipped.
+def append_row(path: str | os.PathLike, row: dict) -> None:
+    """Append one row and fsync, so a crash loses at most the row being written."""
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
 
-    A last line that is cut short (no trailing newline, not valid JSON) is dropped with a warning;
-    any other bad line raises ValueError naming the file and the line number.
+
+def read_rows(path: str | os.PathLike, parse=None) -> list:
+    """Rows of ``path`` ([] if it does not exist), each passed through ``parse`` if given.
+
+    Blank lines are skipped. A last line that is cut short (no trailing newline, not valid
+    JSON: a write killed midway) is dropped with a warning; any other bad line raises
+    ValueError naming the file and the line number.
     """
     path = os.fspath(path)
+    if not os.path.exists(path):
+        return []
     with open(path, encoding="utf-8") as f:
         text = f.read()
     lines = text.split("\n")
-    problems = []
+    rows = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            problems.append(Problem.from_dict(json.loads(line)))
+            data = json.loads(line)
+            rows.append(parse(data) if parse else data)
         except (json.JSONDecodeError, ValueError, KeyError, TypeError) as err:
             truncated_tail = number == len(lines) and not text.endswith("\n")
             if truncated_tail and isinstance(err, json.JSONDecodeError):
                 warnings.warn(f"{path}:{number}: dropped a truncated last line", stacklevel=2)
                 continue
-            raise ValueError(f"{path}:{number}: bad problem record: {err}") from err
-    return problems
+            raise ValueError(f"{path}:{number}: bad record: {err}") from err
+    return rows
+
+
+def save_jsonl(problems: Iterable[Problem], path: str | os.PathLike) -> None:
+    """Write one problem per line, atomically."""
+    write_rows_atomic(path, (p.to_dict() for p in problems), sort_keys=True)
+
+
+def load_jsonl(path: str | os.PathLike) -> list[Problem]:
+    """Read problems back (see ``read_rows`` for damaged files); a missing file is an error."""
+    if not os.path.exists(os.fspath(path)):
+        raise FileNotFoundError(f"no problem file at {os.fspath(path)}")
+    return read_rows(path, parse=Problem.from_dict)
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

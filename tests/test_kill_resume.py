@@ -1,0 +1,69 @@
+"""kill -9 at five points of an outer iteration; --ckpt_path last then ends exactly where an
+uninterrupted run with the same seed ends: same metrics rows (none twice, none lost), same
+harvests, same adapter weights.
+
+Kill points are reached deterministically through the test-only EXPERT_ITER_FAULT hook
+(callbacks/faults.py). The smoke config samples 5 times per iteration (harvest, then greedy and
+sampled evaluation on val and test), so ``sampled:11`` is the harvest of iteration 2.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tests.loop_helpers import SMOKE, metrics_rows, solution_rows
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KILL_POINTS = [
+    "sampled:11",                # (a) during sampling of iteration 2's harvest
+    "harvest_stats_written:3",   # (b) while iteration 2's solutions are being written
+    "harvest_done:3",            # (c) after the harvest, before the checkpoint
+    "checkpoint_written:2",      # (d) during the checkpoint write (temp file, not yet renamed)
+    "checkpoint_done:2",         # (e) right after the checkpoint
+]
+
+
+def run_main(root, *extra, fault=None):
+    env = {k: v for k, v in os.environ.items() if k != "EXPERT_ITER_FAULT"}
+    if fault:
+        env["EXPERT_ITER_FAULT"] = fault
+    cmd = [sys.executable, "main.py", "fit", "--config", SMOKE, f"--trainer.default_root_dir={root}",
+           "--trainer.enable_progress_bar=false", "--trainer.max_epochs=3", *extra]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def adapter(root):
+    return torch.load(os.path.join(root, "checkpoints", "last.ckpt"), weights_only=False)["state_dict"]
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("straight"))
+    done = run_main(root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return root
+
+
+@pytest.mark.parametrize("fault", KILL_POINTS)
+def test_kill_then_resume_matches_uninterrupted(fault, straight, tmp_path):
+    root = str(tmp_path / "run")
+    killed = run_main(root, fault=fault)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    resumed = run_main(root, "--ckpt_path=last")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+    a, b = metrics_rows(straight), metrics_rows(root)
+    assert [r["iteration"] for r in b] == [0, 1, 2, 3]
+    for ra, rb in zip(a, b):
+        for key in ("global_step", "val/pass@1", "test/pass@1", "harvest/solutions", "train/steps"):
+            assert ra.get(key) == rb.get(key), (key, ra["iteration"])
+    for i in range(4):
+        assert solution_rows(straight, i) == solution_rows(root, i)
+    wa, wb = adapter(straight), adapter(root)
+    assert wa.keys() == wb.keys() and all(torch.allclose(wa[k], wb[k], atol=1e-6) for k in wa)
+    leftovers = [f for f in os.listdir(os.path.join(root, "checkpoints")) if ".tmp" in f]
+    assert not leftovers
