@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from callbacks.checkpoint_io import AtomicCheckpointIO
 from datamodules.expert_iteration import ExpertIterationDataModule
@@ -22,7 +24,7 @@ class RunConfigSaver(SaveConfigCallback):
         if trainer.is_global_zero:
             os.makedirs(trainer.default_root_dir, exist_ok=True)
             path = os.path.join(trainer.default_root_dir, self.config_filename)
-            self.parser.save(self.config, path + ".tmp", skip_none=False, overwrite=True, format="yaml")
+            self.parser.save(self.config, path + ".tmp", overwrite=True, format="yaml")
             os.replace(path + ".tmp", path)
         self.already_saved = True
 
@@ -49,16 +51,36 @@ class ExpertIterationCLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
 
+def check_config_files(args: list[str]) -> None:
+    """Fail with the file's name when a --config file is missing, unreadable or not YAML."""
+    import yaml
+
+    paths = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--config", "-c")]
+    paths += [a.split("=", 1)[1] for a in args if a.startswith("--config=")]
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                yaml.safe_load(f)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            raise SystemExit(f"error: config file {path!r} cannot be used: {err}") from None
+
+
 def cli_main(args: list[str] | None = None, run: bool = True) -> ExpertIterationCLI:
-    return ExpertIterationCLI(
-        PolicyModule,
-        ExpertIterationDataModule,
-        save_config_callback=RunConfigSaver,
-        save_config_kwargs={"overwrite": True},
-        trainer_defaults={"reload_dataloaders_every_n_epochs": 1, "num_sanity_val_steps": 0, "limit_val_batches": 0},
-        args=args,
-        run=run,
-    )
+    check_config_files(list(sys.argv[1:] if args is None else args))
+    try:
+        return ExpertIterationCLI(
+            PolicyModule,
+            ExpertIterationDataModule,
+            save_config_callback=RunConfigSaver,
+            save_config_kwargs={"overwrite": True},
+            trainer_defaults={"reload_dataloaders_every_n_epochs": 1, "num_sanity_val_steps": 0, "limit_val_batches": 0},
+            args=args,
+            run=run,
+        )
+    except SIGTERMException:
+        print("Stopped by SIGTERM. checkpoints/last.ckpt holds the last complete outer iteration; "
+              "continue with --ckpt_path last", file=sys.stderr)
+        raise SystemExit(143) from None
 
 
 if __name__ == "__main__":

@@ -45,3 +45,37 @@ def _check_model_name(model: str) -> None:
     except ImportError:  # pragma: no cover - model_source is part of the package
         return
     classify_model_source(model)
+
+
+# Module names of decoder-only families whose layout is known without loading weights.
+_LLAMA_LIKE = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head", "embed_tokens"}
+KNOWN_MODULES = {"qwen2": _LLAMA_LIKE, "qwen3": _LLAMA_LIKE, "llama": _LLAMA_LIKE, "mistral": _LLAMA_LIKE}
+
+
+def model_type_without_loading(model: str) -> str | None:
+    """The architecture of ``model`` if it can be told cheaply (no weights, no network)."""
+    import json
+    import os
+
+    from lightning_modules.tiny_model import TINY_MODEL_NAME
+
+    if model == TINY_MODEL_NAME:
+        return "qwen2"
+    if model.lower().startswith(("qwen2.5-coder", "qwen-")):
+        return "qwen2"
+    config = os.path.join(model, "config.json")
+    if os.path.isfile(config):
+        with open(config) as f:
+            return json.load(f).get("model_type")
+    return None
+
+
+def check_target_modules(model: str, targets: list[str] | None) -> None:
+    if targets is None:
+        return
+    require(isinstance(targets, list) and len(targets) > 0, "model.target_modules", targets, "a non-empty list")
+    known = KNOWN_MODULES.get(model_type_without_loading(model) or "")
+    if known is None:
+        return  # checked after loading, in PolicyModule.configure_model
+    missing = [t for t in targets if t not in known]
+    require(not missing, "model.target_modules", missing, f"module names of this model: {sorted(known)}")

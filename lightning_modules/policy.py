@@ -6,7 +6,7 @@ import lightning as L
 import torch
 from peft import LoraConfig, get_peft_model
 
-from lightning_modules.checks import check_policy_args
+from lightning_modules.checks import check_policy_args, check_target_modules
 from lightning_modules.prompting import DEFAULT_SYSTEM_PROMPT, render_prompt
 from lightning_modules.sampling import sample_replies
 from lightning_modules.tiny_model import TINY_MODEL_NAME, load_tiny
@@ -51,6 +51,7 @@ class PolicyModule(L.LightningModule):
     ):
         super().__init__()
         check_policy_args(model, dtype, lora_rank, lora_alpha, lora_dropout, learning_rate, weight_decay)
+        check_target_modules(model, target_modules)
         self.save_hyperparameters()
         self.model = None
         self.tokenizer = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
 
 FENCE = "```"
 
@@ -57,12 +57,13 @@ def sample_replies(
     seed: int = 0,
     stop_at_fence: bool = True,
     progress: Callable[[int], None] | None = None,
+    **generate_kwargs,
 ) -> list[list[str]]:
     """Sample ``n`` replies for each rendered prompt; returns one list of replies per prompt.
 
     ``temperature == 0`` means greedy decoding (then ``n`` must be 1). Sampling runs under the
     given seed inside a forked RNG, so the caller's random state is untouched and the same
-    weights, prompts and seed give the same replies.
+    weights, prompts and seed give the same replies. Extra keyword arguments go to ``generate``.
     """
     if temperature == 0 and n != 1:
         raise ValueError(f"greedy decoding (temperature=0) gives one reply per prompt, got n={n}")
@@ -74,7 +75,8 @@ def sample_replies(
         with torch.random.fork_rng(devices=_devices(model)), torch.inference_mode():
             torch.manual_seed(seed)
             for _, chunk in _batches(prompts, per_batch):
-                replies.extend(_generate_chunk(model, tokenizer, chunk, n, temperature, top_p, max_new_tokens, stop_at_fence))
+                replies.extend(_generate_chunk(model, tokenizer, chunk, n, temperature, top_p, max_new_tokens,
+                                               stop_at_fence, **generate_kwargs))
                 if progress is not None:
                     progress(len(chunk))
     finally:
@@ -87,18 +89,38 @@ def _devices(model) -> list:
     return [device] if device.type == "cuda" else []
 
 
-def _generate_chunk(model, tokenizer, prompts, n, temperature, top_p, max_new_tokens, stop_at_fence):
-    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+def _generate_chunk(model, tokenizer, prompts, n, temperature, top_p, max_new_tokens, stop_at_fence, **extra):
     device = next(model.parameters()).device
-    enc = {k: v.to(device) for k, v in enc.items()}
-    prompt_length = enc["input_ids"].shape[1]
-    kwargs = dict(max_new_tokens=max_new_tokens, num_return_sequences=n, pad_token_id=tokenizer.pad_token_id)
+    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
+    prompt_length = ids.shape[1]
+    kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **extra)
     if temperature > 0:
         kwargs.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=0)
     else:
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
     if stop_at_fence:
         kwargs["stopping_criteria"] = StoppingCriteriaList([FenceStop(tokenizer, prompt_length)])
-    out = model.generate(**enc, **kwargs)
+    if n > 1 and prompt_length > 1:
+        # Process each prompt once and share its KV cache between its n samples.
+        cache = prefill(model, ids[:, :-1], mask[:, :-1])
+        cache.batch_repeat_interleave(n)
+        ids, mask = ids.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)
+        out = model.generate(input_ids=ids, attention_mask=mask, cache=cache, **kwargs)
+    else:
+        out = model.generate(input_ids=ids, attention_mask=mask, num_return_sequences=n, **kwargs)
     texts = tokenizer.batch_decode(out[:, prompt_length:], skip_special_tokens=True)
     return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+
+def prefill(model, ids: torch.Tensor, mask: torch.Tensor) -> DynamicCache:
+    """KV cache of left-padded prompts, with the positions ``generate`` would give them."""
+    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids,
+                cache=DynamicCache(config=_config(model)), use_cache=True)
+    return out.cache
+
+
+def _config(model):
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return base.config
