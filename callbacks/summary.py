@@ -9,6 +9,8 @@ COLUMNS = (
     ("loss", "train/loss_mean", "{:>7.4f}"),
     ("val@1", "val/pass@1", "{:>6.1%}"),
     ("test@1", "test/pass@1", "{:>6.1%}"),
+    ("new", "val/first_solved_this_iter", "{:>4}"),
+    ("jump", "grok/jump", "{:>4}"),
     ("harv_s", "time/harvest_s", "{:>7.1f}"),
     ("eval_s", "time/eval_s", "{:>7.1f}"),
     ("train_s", "time/train_s", "{:>7.1f}"),
