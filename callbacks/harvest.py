@@ -123,6 +123,8 @@ class HarvestCallback(L.Callback):
             "harvest/solutions": len(records),
             "harvest/warm_start_solutions": sum(r["source"] != "model" for r in records),
             "harvest/statuses": status_counts(rows),
+            "harvest/difficulty_min": datamodule.train_range()[0],
+            "harvest/difficulty_max": datamodule.train_range()[1],
             "time/harvest_s": time.perf_counter() - start,
         }
         return records, stats

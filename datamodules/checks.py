@@ -7,7 +7,8 @@ from tasks import FAMILIES
 
 
 def check_data_args(families, train_size, val_size, test_size, ood_size, difficulty_min, difficulty_max,
-                    batch_size, max_length, harvest_window, passes_per_iteration, warm_start_problems) -> None:
+                    batch_size, max_length, harvest_window, passes_per_iteration, warm_start_problems,
+                    curriculum_step=1) -> None:
     require(len(families) > 0, "data.families", families, f"a non-empty list drawn from {list(FAMILIES)}")
     unknown = [f for f in families if f not in FAMILIES]
     require(not unknown, "data.families", unknown, f"names from {list(FAMILIES)}")
@@ -28,6 +29,7 @@ def check_data_args(families, train_size, val_size, test_size, ood_size, difficu
             passes_per_iteration, "an integer >= 1")
     require(_int(warm_start_problems) and 0 <= warm_start_problems <= train_size, "data.warm_start_problems",
             warm_start_problems, f"an integer in 0..train_size ({train_size})")
+    require(_int(curriculum_step) and curriculum_step >= 1, "data.curriculum_step", curriculum_step, "an integer >= 1")
 
 
 def _int(x) -> bool:

@@ -12,6 +12,7 @@ from datamodules.checks import check_data_args
 from datamodules.training_data import LengthGroupedSampler, PairDataset, encode_example, make_collate
 from lightning_modules.prompting import answer_text
 from tasks import FAMILIES, build_splits, load_jsonl, save_jsonl
+from tasks.splits import build_extra_split
 
 SPLITS = ("train", "val", "test", "ood")
 
@@ -37,6 +38,8 @@ class ExpertIterationDataModule(L.LightningDataModule):
         passes_per_iteration: how many times each iteration goes over its training set.
         warm_start_problems: WARM START, for smoke tests only: seed the first harvest with the
             reference solutions of this many train problems (labelled ``warm_start_reference``).
+        curriculum_step: how far ``CurriculumCallback`` shifts the train difficulty range each
+            time it raises it (a new set of train problems is drawn at each level).
     """
 
     def __init__(
@@ -54,15 +57,19 @@ class ExpertIterationDataModule(L.LightningDataModule):
         harvest_window: str = "all",
         passes_per_iteration: int = 1,
         warm_start_problems: int = 0,
+        curriculum_step: int = 1,
     ):
         super().__init__()
         families = list(families or FAMILIES)
         check_data_args(families, train_size, val_size, test_size, ood_size, difficulty_min, difficulty_max,
-                        batch_size, max_length, harvest_window, passes_per_iteration, warm_start_problems)
+                        batch_size, max_length, harvest_window, passes_per_iteration, warm_start_problems,
+                        curriculum_step)
         self.save_hyperparameters()
         self.hparams.families = families
         self.splits: dict[str, list] = {}
         self.harvest: dict[int, list[dict]] = {}
+        self.level = 0  # curriculum level: how many times the train range was raised
+        self._train_levels: dict[int, list] = {}
         self.last_counts: dict[str, int] = {}
 
     # ----- problems -------------------------------------------------------------------------
@@ -95,9 +102,40 @@ class ExpertIterationDataModule(L.LightningDataModule):
     def problems(self, split: str) -> list:
         if not self.splits:
             self.setup()
+        if split == "train":
+            return self._train_at(self.level)
         if split not in self.splits:
             raise KeyError(f"no split {split!r}; have {sorted(self.splits)}")
         return self.splits[split]
+
+    # ----- curriculum ---------------------------------------------------------------------
+    def train_range(self, level: int | None = None) -> tuple[int, int]:
+        """Difficulty range of the train problems at a curriculum level (capped at 10)."""
+        shift = self.hparams.curriculum_step * (self.level if level is None else level)
+        lo, hi = self.hparams.difficulty_min + shift, self.hparams.difficulty_max + shift
+        return min(lo, 10), min(hi, 10)
+
+    def raise_difficulty(self) -> bool:
+        """Move to the next curriculum level (new, harder train problems); False at the top."""
+        if self.train_range() == self.train_range(self.level + 1):
+            return False
+        self.level += 1
+        problems = self._train_at(self.level)
+        if self.trainer is not None and self.trainer.is_global_zero:
+            save_jsonl(problems, os.path.join(self.trainer.default_root_dir, f"train_level{self.level}.jsonl"))
+        return True
+
+    def _train_at(self, level: int) -> list:
+        if level == 0:
+            return self.splits["train"]
+        if level not in self._train_levels:
+            lo, hi = self.train_range(level)
+            avoid = [p for name in self.splits for p in self.splits[name]]
+            avoid += [p for lv in sorted(self._train_levels) for p in self._train_levels[lv]]
+            self._train_levels[level] = build_extra_split(
+                f"train_level{level}", self.hparams.train_size, self.hparams.families, lo, hi,
+                self.hparams.seed, avoid)
+        return self._train_levels[level]
 
     # ----- harvest buffer -------------------------------------------------------------------
     def set_harvest(self, iteration: int, records: list[dict]) -> None:
@@ -108,7 +146,7 @@ class ExpertIterationDataModule(L.LightningDataModule):
 
     def warm_start_records(self) -> list[dict]:
         """Reference solutions of the first ``warm_start_problems`` train problems (smoke runs)."""
-        chosen = self.problems("train")[: self.hparams.warm_start_problems]
+        chosen = self._train_at(0)[: self.hparams.warm_start_problems]
         return [
             {"problem_id": p.id, "family": p.family, "difficulty": p.difficulty, "code": p.reference,
              "source": "warm_start_reference"}
@@ -141,7 +179,7 @@ class ExpertIterationDataModule(L.LightningDataModule):
 
     def _encode(self, records: list[dict]) -> list[dict]:
         policy = self._policy()
-        by_id = {p.id: p for p in self.problems("train")}
+        by_id = {p.id: p for level in range(self.level + 1) for p in self._train_at(level)}
         examples = []
         for r in records:
             ex = encode_example(policy.tokenizer, policy.render(by_id[r["problem_id"]].prompt),
@@ -152,7 +190,8 @@ class ExpertIterationDataModule(L.LightningDataModule):
 
     # ----- resume ---------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"harvest": {str(i): recs for i, recs in self.harvest.items()}}
+        return {"harvest": {str(i): recs for i, recs in self.harvest.items()}, "level": self.level}
 
     def load_state_dict(self, state: dict) -> None:
         self.harvest = {int(i): list(recs) for i, recs in state.get("harvest", {}).items()}
+        self.level = int(state.get("level", 0))

@@ -89,3 +89,20 @@ def _check_args(train_size, val_size, test_size, families, difficulty_min, diffi
     if ood_min > ood_max:
         raise ValueError(f"ood_difficulty_min={ood_min} is above ood_difficulty_max={ood_max}")
     return (ood_min, ood_max)
+
+
+def build_extra_split(name: str, size: int, families: Sequence[str] | None, difficulty_min: int,
+                      difficulty_max: int, seed: int, avoid: Sequence[Problem]) -> list[Problem]:
+    """A further split (e.g. a curriculum's harder train set) sharing nothing with ``avoid``.
+
+    >>> base = build_splits(2, 2, 2, ["rpn"], 1, 2, seed=0)
+    >>> extra = build_extra_split("train_level1", 2, ["rpn"], 2, 3, 0, [p for s in base.values() for p in s])
+    >>> [p.difficulty for p in extra], {p.id for p in extra} & {p.id for s in base.values() for p in s}
+    ([2, 3], set())
+    """
+    families = list(FAMILIES if families is None else families)
+    _check_args(size, 0, 0, families, difficulty_min, difficulty_max, 0, None, None)
+    seen: set[str] = set()
+    for problem in avoid:
+        seen.update((problem.id, problem.content_key()))
+    return _build_one(name, size, families, difficulty_min, difficulty_max, seed, seen)
