@@ -11,7 +11,7 @@ import lightning as L
 from callbacks import faults, iteration_record
 from callbacks.checks import check_sampling_args
 from callbacks.progress import progress_bar
-from tasks.jsonl import read_rows, write_rows_atomic
+from tasks.jsonl import read_rows, write_json_atomic, write_rows_atomic
 from callbacks.selection import select_solutions
 from callbacks.distributed import sample_and_verify
 from callbacks.verification import solved_by_problem, status_counts
@@ -94,7 +94,7 @@ class HarvestCallback(L.Callback):
         else:
             records, stats = self._sample_and_verify(trainer, pl_module, datamodule, iteration)
             if trainer.is_global_zero:
-                _write_json_atomic(stats_path, stats)
+                write_json_atomic(stats_path, stats)
                 faults.point("harvest_stats_written")
                 write_rows_atomic(path, records)
         datamodule.set_harvest(iteration, records)
@@ -138,13 +138,3 @@ def _solution_record(row: dict, iteration: int, source: str) -> dict:
 def _read_json(path: str) -> dict:
     with open(path, encoding="utf-8") as f:
         return json.load(f)
-
-
-def _write_json_atomic(path: str, data: dict) -> None:
-    tmp = path + ".tmp"
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 
 import lightning as L
 import matplotlib
@@ -17,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from lightning.pytorch.utilities import rank_zero_warn  # noqa: E402
 
-from tasks.jsonl import read_rows  # noqa: E402
+from tasks.jsonl import atomic_writer, read_rows  # noqa: E402
 
 # (row key, legend label, line style); a series is drawn only if some row has a number for it
 SERIES = (
@@ -114,19 +113,11 @@ def _title(rows: list[dict], text: str) -> str:
 
 
 def _save(fig, path: str) -> str:
-    """Save as PNG under a temporary name in the same folder, fsync, then rename over ``path``."""
+    """Save as PNG atomically (temp file, fsync, rename over ``path``)."""
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=os.path.dirname(os.path.abspath(path)))
     try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_writer(path, binary=True) as f:
             fig.savefig(f, format="png", dpi=110)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     finally:
         plt.close(fig)
     return path

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_info
 
 from callbacks import iteration_record
+from tasks.jsonl import write_json_atomic
 from callbacks.jump_detector import check_listed_after_evaluation
 
 _PREFIX = "_per_problem/"
@@ -96,7 +95,7 @@ class ProblemRecord(L.Callback):
         iteration_record.add(trainer, {f"{split}/{k}": v for split, c in counts.items() for k, v in c.items()})
         self.last_iteration = iteration
         if trainer.is_global_zero:
-            _write_json_atomic(os.path.join(trainer.default_root_dir, "problem_record.json"), self.records)
+            write_json_atomic(os.path.join(trainer.default_root_dir, "problem_record.json"), self.records)
         rank_zero_info(f"iteration {iteration}: {summary_line(counts)}")
 
     def state_dict(self) -> dict:
@@ -105,19 +104,3 @@ class ProblemRecord(L.Callback):
     def load_state_dict(self, state: dict) -> None:
         self.records = state.get("records", {})
         self.last_iteration = state.get("last_iteration", -1)
-
-
-def _write_json_atomic(path: str, data) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -8,25 +8,25 @@ import json
 import os
 import tempfile
 import warnings
+from contextlib import contextmanager
 from typing import Iterable
 
 from tasks.problem import Problem
 
 
-def write_rows_atomic(path: str | os.PathLike, rows: Iterable[dict], sort_keys: bool = False) -> None:
-    """Write all rows at once; a reader never sees a half-written file.
+@contextmanager
+def atomic_writer(path: str | os.PathLike, binary: bool = False):
+    """Open a temp file beside ``path``; on success fsync it and rename it over ``path``.
 
-    The data goes to a temporary file in the same folder, is flushed and fsynced, then
-    ``os.replace``d over ``path`` (and the folder is fsynced).
+    A crash at any point leaves either the old file or the complete new one, never a part.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".jsonl", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, sort_keys=sort_keys, ensure_ascii=False) + "\n")
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -35,6 +35,19 @@ def write_rows_atomic(path: str | os.PathLike, rows: Iterable[dict], sort_keys: 
             os.unlink(tmp)
         raise
     _fsync_dir(folder)
+
+
+def write_rows_atomic(path: str | os.PathLike, rows: Iterable[dict], sort_keys: bool = False) -> None:
+    """Write all rows at once; a reader never sees a half-written file."""
+    with atomic_writer(path) as f:
+        for row in rows:
+            f.write(json.dumps(row, sort_keys=sort_keys, ensure_ascii=False) + "\n")
+
+
+def write_json_atomic(path: str | os.PathLike, data) -> None:
+    """Write one JSON document atomically."""
+    with atomic_writer(path) as f:
+        json.dump(data, f, indent=1, ensure_ascii=False)
 
 
 def append_row(path: str | os.PathLike, row: dict) -> None:
