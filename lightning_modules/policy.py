@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import lightning as L
 import torch
 from peft import LoraConfig, get_peft_model
 
 from lightning_modules.checks import check_policy_args, check_target_modules
+from lightning_modules.merging import merged_adapter
 from lightning_modules.prompting import DEFAULT_SYSTEM_PROMPT, render_prompt
 from lightning_modules.sampling import sample_replies
 from lightning_modules.tiny_model import TINY_MODEL_NAME, load_tiny
@@ -30,6 +33,8 @@ class PolicyModule(L.LightningModule):
         max_consecutive_nonfinite: stop training after this many non-finite losses in a row.
         reset_adapter_each_iteration: restart the adapter (and optimizer state) from scratch at
             every outer iteration, as STaR and ReST-EM do, instead of continuing it.
+        merge_for_sampling: merge the adapter into the weights while sampling (faster; the base
+            weights are restored exactly afterwards).
         system_prompt: system message of every chat prompt (null for none).
         seed: seed of the tiny random model (ignored for real models).
     """
@@ -46,6 +51,7 @@ class PolicyModule(L.LightningModule):
         weight_decay: float = 0.0,
         max_consecutive_nonfinite: int = 3,
         reset_adapter_each_iteration: bool = False,
+        merge_for_sampling: bool = True,
         system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
         seed: int = 0,
     ):
@@ -147,7 +153,8 @@ class PolicyModule(L.LightningModule):
     def sample(self, problem_prompts: list[str], **kwargs) -> list[list[str]]:
         """Replies for each problem prompt; keyword arguments as ``sample_replies``."""
         prompts = [self.render(p) for p in problem_prompts]
-        return sample_replies(self.model, self.tokenizer, prompts, **kwargs)
+        with merged_adapter(self.model) if self.hparams.merge_for_sampling else nullcontext():
+            return sample_replies(self.model, self.tokenizer, prompts, **kwargs)
 
 
 def _check_targets(model, targets: list[str]) -> None:

@@ -53,3 +53,19 @@ def test_fence_stop_marks_rows_done_after_closing_fence():
         if bool(done[0]) and done_at is None:
             done_at = i
     assert tok.decode(ids[:done_at]).endswith("```") and tok.decode(ids[:done_at]).count("```") == 2
+
+
+def test_merged_sampling_matches_unmerged_and_restores_base_exactly():
+    from lightning_modules.merging import merged_adapter
+
+    policy = tiny_policy()
+    prompts = [policy.render("abc"), policy.render("a longer prompt " * 3)]
+    base = {n: p.detach().clone() for n, p in policy.named_parameters() if "base_layer" in n}
+    plain = sample_replies(policy.model, policy.tokenizer, prompts, n=1, max_new_tokens=10, stop_at_fence=False)
+    for _ in range(3):
+        with merged_adapter(policy.model):
+            merged = sample_replies(policy.model, policy.tokenizer, prompts, n=1, max_new_tokens=10,
+                                    stop_at_fence=False)
+        assert merged == plain
+    after = dict(policy.named_parameters())
+    assert all(torch.equal(base[n], after[n]) for n in base)  # no drift, bit for bit
