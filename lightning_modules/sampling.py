@@ -117,7 +117,7 @@ def prefill(model, ids: torch.Tensor, mask: torch.Tensor) -> DynamicCache:
     """KV cache of left-padded prompts, with the positions ``generate`` would give them."""
     position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
     out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids,
-                cache=DynamicCache(config=_config(model)), use_cache=True)
+                cache=DynamicCache(config=_config(model)), use_cache=True, logits_to_keep=1)
     return out.cache
 
 
