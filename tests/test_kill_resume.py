@@ -67,3 +67,32 @@ def test_kill_then_resume_matches_uninterrupted(fault, straight, tmp_path):
     assert wa.keys() == wb.keys() and all(torch.allclose(wa[k], wb[k], atol=1e-6) for k in wa)
     leftovers = [f for f in os.listdir(os.path.join(root, "checkpoints")) if ".tmp" in f]
     assert not leftovers
+
+
+def test_sigterm_ends_with_a_clean_checkpoint(straight, tmp_path):
+    root = str(tmp_path / "run")
+    # SIGTERM while iteration 2's harvest is being sampled: the iteration completes, is
+    # checkpointed, and the run stops before training further.
+    stopped = run_main(root, fault="sampled:11:term")
+    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    assert "--ckpt_path last" in stopped.stderr
+    ckpt = torch.load(os.path.join(root, "checkpoints", "last.ckpt"), weights_only=False)
+    assert ckpt["epoch"] == 1  # epochs 0 and 1 done: iterations 1 and 2 complete
+    assert [r["iteration"] for r in metrics_rows(root)] == [0, 1, 2]
+    resumed = run_main(root, "--ckpt_path=last")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert metrics_rows(root) and [r["iteration"] for r in metrics_rows(root)] == [0, 1, 2, 3]
+    for i in range(4):
+        assert solution_rows(straight, i) == solution_rows(root, i)
+
+
+def test_resume_without_checkpoint_but_with_outputs_refuses(straight, tmp_path):
+    import shutil
+
+    root = str(tmp_path / "run")
+    shutil.copytree(straight, root)
+    os.unlink(os.path.join(root, "checkpoints", "last.ckpt"))
+    refused = run_main(root, "--ckpt_path=last")
+    assert refused.returncode != 0
+    assert "already holds a run with trained iterations" in refused.stderr
+    assert [r["iteration"] for r in metrics_rows(root)] == [0, 1, 2, 3]
