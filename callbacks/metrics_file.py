@@ -25,7 +25,7 @@ class MetricsCallback(L.Callback):
 
     def __init__(self, print_table: bool = True):
         self.print_table = print_table
-        self.epoch_start = None
+        self.epoch_start = self.last_batch_end = None
         self.losses: list[float] = []
 
     def setup(self, trainer, pl_module, stage: str) -> None:
@@ -42,10 +42,11 @@ class MetricsCallback(L.Callback):
             self._reconcile_file(trainer, resumed_epoch=trainer.current_epoch)
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
-        self.epoch_start = time.perf_counter()
+        self.epoch_start = self.last_batch_end = time.perf_counter()
         self.losses = []
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.last_batch_end = time.perf_counter()
         if isinstance(outputs, dict) and "loss" in outputs:
             self.losses.append(float(outputs["loss"]))
 
@@ -53,7 +54,8 @@ class MetricsCallback(L.Callback):
         iteration_record.add(trainer, {
             "train/loss_mean": sum(self.losses) / len(self.losses) if self.losses else None,
             "train/steps": len(self.losses),
-            "time/train_s": time.perf_counter() - (self.epoch_start or time.perf_counter()),
+            # up to the last batch: harvest and evaluation at the epoch's end are timed apart
+            "time/train_s": (self.last_batch_end - self.epoch_start) if self.epoch_start else None,
             **getattr(trainer.datamodule, "last_counts", {}),
         })
         self._flush(trainer, pl_module)

@@ -60,3 +60,27 @@ def test_harvest_training_set_and_evaluation_follow_the_verdicts(tmp_path):
     assert row["val/pass@2"] == val_expected
     assert metrics_rows(root)[1]["train/steps"] == 2  # 3 solutions, batch size 2
     assert metrics_rows(root)[1]["train/examples"] == 3
+
+
+class SlowScriptedPolicy(ScriptedPolicy):
+    def sample(self, problem_prompts, n=1, **kwargs):
+        import time
+
+        time.sleep(1.5)
+        return super().sample(problem_prompts, n=n, **kwargs)
+
+
+def test_phase_times_do_not_overlap(tmp_path):
+    data = ExpertIterationDataModule(train_size=2, val_size=1, test_size=1, difficulty_max=2, batch_size=2,
+                                     max_length=4096)
+    data.setup()
+    problems = data.problems("train") + data.problems("val") + data.problems("test")
+    callbacks = [HarvestCallback(samples_per_problem=1, temperature=1.0, progress=False),
+                 MetricsCallback(print_table=False)]
+    trainer = L.Trainer(default_root_dir=str(tmp_path), max_epochs=1, reload_dataloaders_every_n_epochs=1,
+                        callbacks=callbacks, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        limit_val_batches=0)
+    trainer.fit(SlowScriptedPolicy(problems, lora_rank=2), datamodule=data)
+    row = metrics_rows(str(tmp_path))[1]
+    assert row["time/harvest_s"] >= 1.5
+    assert row["time/train_s"] < 1.5  # the epoch-end harvest is not counted as training
