@@ -26,6 +26,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="qwen2.5-coder-0.5b-instruct")
     parser.add_argument("--limit", type=int, default=None, help="first N problems (default: all 164)")
+    parser.add_argument("--start", type=int, default=0, help="skip the first S problems (run halves apart)")
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--out", default=None, help="write per-problem results here (JSON)")
@@ -33,14 +34,15 @@ def main(argv=None) -> dict:
 
     policy = PolicyModule(model=args.model)
     policy.configure_model()
-    problems = load_problems(args.limit)
+    problems = load_problems()[args.start:]
+    problems = problems[: args.limit] if args.limit else problems
     start = time.perf_counter()
     with policy.model.disable_adapter(), progress_bar(len(problems), "humaneval", True) as update:
         result = evaluate_humaneval(policy.sample, problems, max_new_tokens=args.max_new_tokens,
                                     batch_size=args.batch_size, progress=update)
     seconds = time.perf_counter() - start
     summary = {k: result[k] for k in ("pass@1", "passed", "total", "statuses")}
-    summary.update(model=args.model, seconds=round(seconds, 1), max_new_tokens=args.max_new_tokens)
+    summary.update(start=args.start, model=args.model, seconds=round(seconds, 1), max_new_tokens=args.max_new_tokens)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(dict(summary, per_problem=result["per_problem"]), f, indent=1)

@@ -10,7 +10,8 @@ bash scripts/setup_env.sh
 root=runs/quickstart
 resume=()
 if [ -f "$root/checkpoints/last.ckpt" ]; then
-  echo "[quickstart] resuming the run in $root"
+  echo "[quickstart] resuming the run in $root (if it already reached trainer.max_epochs it ends at once;"
+  echo "             continue it with: bash scripts/quickstart.sh --trainer.max_epochs=N, or rm -r $root to start over)"
   resume=(--ckpt_path last)
 fi
 exec .venv/bin/python main.py fit --config configs/quickstart.yaml "${resume[@]}" "$@"
