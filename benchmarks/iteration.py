@@ -58,7 +58,7 @@ def main(argv=None) -> dict:
     for phase, seconds in phases.items():
         print(f"{phase:<12}{seconds:>10.1f}{REPORT_SECONDS[phase]:>12.1f}")
     print(f"{'total':<12}{ours:>10.1f}{baseline:>12.1f}   (whole command incl. loading: {wall:.0f} s)")
-    from benchmarks.sampling import device_name
+    from benchmarks.training import device_name
 
     result = {"metric": "reference_iteration_seconds", "value": round(ours, 1), "unit": "s",
               "baseline": baseline, "ratio": round(baseline / ours, 2), "machine": device_name(),
