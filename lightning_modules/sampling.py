@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable
 
 import torch
@@ -106,7 +107,7 @@ def _generate_chunk(model, tokenizer, prompts, n, temperature, top_p, max_new_to
         cache = prefill(model, ids[:, :-1], mask[:, :-1])
         cache.batch_repeat_interleave(n)
         ids, mask = ids.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)
-        out = model.generate(input_ids=ids, attention_mask=mask, cache=cache, **kwargs)
+        out = model.generate(input_ids=ids, attention_mask=mask, **{_cache_kwarg(model): cache}, **kwargs)
     else:
         out = model.generate(input_ids=ids, attention_mask=mask, num_return_sequences=n, **kwargs)
     texts = tokenizer.batch_decode(out[:, prompt_length:], skip_special_tokens=True)
@@ -116,9 +117,16 @@ def _generate_chunk(model, tokenizer, prompts, n, temperature, top_p, max_new_to
 def prefill(model, ids: torch.Tensor, mask: torch.Tensor) -> DynamicCache:
     """KV cache of left-padded prompts, with the positions ``generate`` would give them."""
     position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
-    out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids,
-                cache=DynamicCache(config=_config(model)), use_cache=True, logits_to_keep=1)
-    return out.cache
+    name = _cache_kwarg(model)
+    out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=True, logits_to_keep=1,
+                **{name: DynamicCache(config=_config(model))})
+    return getattr(out, name)
+
+
+def _cache_kwarg(model) -> str:
+    """``cache`` in transformers >= 5.2x, ``past_key_values`` before (older images on GPU machines)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
 def _config(model):
