@@ -11,25 +11,7 @@ import pytest
 
 from tasks import FAMILIES, make_problem
 from tasks.families import FAMILY_MODULES
-
-
-def failures(source: str, problem) -> list:
-    """Tests the (trusted, in-process) source gets wrong; an exception counts as wrong."""
-    namespace: dict = {}
-    try:
-        exec(compile(source, "<variant>", "exec"), namespace)
-        fn = namespace[problem.entry_point]
-    except Exception as err:
-        return [repr(err)]
-    bad = []
-    for test in problem.tests:
-        try:
-            got = fn(*test.args)
-        except Exception as err:
-            got = err
-        if type(got) is not type(test.expected) or got != test.expected:
-            bad.append((test.args, test.expected, got))
-    return bad
+from tests.test_tasks_families import failures
 
 FLIP = {"floor": "trunc", "trunc": "floor", "none": "zero", "zero": "none", "standard":
         "left_to_right", "left_to_right": "standard",
