@@ -125,9 +125,23 @@ class HarvestCallback(L.Callback):
             "harvest/statuses": status_counts(rows),
             "harvest/difficulty_min": datamodule.train_range()[0],
             "harvest/difficulty_max": datamodule.train_range()[1],
+            **breakdown(per_problem),
             "time/harvest_s": time.perf_counter() - start,
         }
         return records, stats
+
+
+def breakdown(per_problem: list[dict]) -> dict:
+    """Sample accuracy (pass@1 estimate c/n) and solve rate per family and per difficulty."""
+    stats = {}
+    for key, name in (("family", "{}"), ("difficulty", "d{}")):
+        groups: dict = {}
+        for p in per_problem:
+            groups.setdefault(name.format(p[key]), []).append(p)
+        for label, group in sorted(groups.items()):
+            stats[f"harvest/sample_accuracy/{label}"] = sum(p["c"] for p in group) / max(1, sum(p["n"] for p in group))
+            stats[f"harvest/solve_rate/{label}"] = sum(p["c"] > 0 for p in group) / len(group)
+    return stats
 
 
 def _solution_record(row: dict, iteration: int, source: str) -> dict:

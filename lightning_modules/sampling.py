@@ -1,44 +1,41 @@
-"""Batched sampling of chat replies from a causal LM (no Lightning)."""
+"""Batched sampling of chat replies from a causal LM (no Lightning).
+
+By default replies come from :func:`lightning_modules.decoding.decode`, a loop that processes each
+prompt once, shares its KV cache between its ``n`` samples and drops every row from the batch as
+soon as it finishes. Extra ``generate`` keyword arguments (e.g. ``cache_implementation``) select
+Hugging Face ``generate`` instead, with the same prompt sharing and fence stop.
+"""
 
 from __future__ import annotations
 
-import inspect
 from typing import Callable
 
 import torch
 from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
 
-FENCE = "```"
+from lightning_modules.decoding import FENCE, FenceTracker, base_of, cache_kwarg, decode
+
+__all__ = ["FENCE", "FenceStop", "sample_replies", "prefill"]
 
 
 class FenceStop(StoppingCriteria):
-    """Marks a row finished once its reply has opened and closed a code fence.
+    """For ``generate``: marks a row finished once its reply has opened and closed a code fence.
 
-    Finished rows stop being extended by ``generate`` (they receive padding), so a batch ends as
-    soon as every reply's code block is closed instead of running to the token budget.
+    ``generate`` keeps finished rows in the batch (they receive padding), so they still cost
+    compute until the last row finishes; the default decode loop removes them instead.
     """
 
     def __init__(self, tokenizer, prompt_length: int):
         self.tokenizer = tokenizer
         self.prompt_length = prompt_length
-        self.texts: list[str] = []
-        self.fences: list[int] = []
+        self.tracker: FenceTracker | None = None
 
     def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
-        if not self.texts:
-            self.texts = [""] * input_ids.shape[0]
-            self.fences = [0] * input_ids.shape[0]
-        last = input_ids[:, -1].tolist()
-        done = []
-        for row, token in enumerate(last):
-            done.append(self._append(row, self.tokenizer.decode([token])))
+        if self.tracker is None:
+            self.tracker = FenceTracker(input_ids.shape[0])
+        done = [self.tracker.append(row, self.tokenizer.decode([token]))
+                for row, token in enumerate(input_ids[:, -1].tolist())]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
-
-    def _append(self, row: int, piece: str) -> bool:
-        start = max(0, len(self.texts[row]) - len(FENCE) + 1)
-        self.texts[row] += piece
-        self.fences[row] += self.texts[row].count(FENCE, start)
-        return self.fences[row] >= 2
 
 
 def _batches(items: list, size: int):
@@ -58,13 +55,15 @@ def sample_replies(
     seed: int = 0,
     stop_at_fence: bool = True,
     progress: Callable[[int], None] | None = None,
+    min_new_tokens: int = 0,
     **generate_kwargs,
 ) -> list[list[str]]:
     """Sample ``n`` replies for each rendered prompt; returns one list of replies per prompt.
 
-    ``temperature == 0`` means greedy decoding (then ``n`` must be 1). Sampling runs under the
-    given seed inside a forked RNG, so the caller's random state is untouched and the same
-    weights, prompts and seed give the same replies. Extra keyword arguments go to ``generate``.
+    ``temperature == 0`` means greedy decoding (then ``n`` must be 1). ``batch_size`` counts
+    sequences (prompts x n) decoded together. Sampling runs under the given seed inside a forked
+    RNG, so the caller's random state is untouched and the same weights, prompts and seed give the
+    same replies. Extra keyword arguments switch to ``model.generate`` and are passed to it.
     """
     if temperature == 0 and n != 1:
         raise ValueError(f"greedy decoding (temperature=0) gives one reply per prompt, got n={n}")
@@ -76,8 +75,11 @@ def sample_replies(
         with torch.random.fork_rng(devices=_devices(model)), torch.inference_mode():
             torch.manual_seed(seed)
             for _, chunk in _batches(prompts, per_batch):
-                replies.extend(_generate_chunk(model, tokenizer, chunk, n, temperature, top_p, max_new_tokens,
-                                               stop_at_fence, **generate_kwargs))
+                args = (model, tokenizer, chunk, n, temperature, top_p, max_new_tokens, stop_at_fence)
+                if generate_kwargs:
+                    replies.extend(_generate_chunk(*args, min_new_tokens=min_new_tokens, **generate_kwargs))
+                else:
+                    replies.extend(_decode_chunk(*args, min_new_tokens=min_new_tokens))
                 if progress is not None:
                     progress(len(chunk))
     finally:
@@ -90,10 +92,22 @@ def _devices(model) -> list:
     return [device] if device.type == "cuda" else []
 
 
-def _generate_chunk(model, tokenizer, prompts, n, temperature, top_p, max_new_tokens, stop_at_fence, **extra):
+def _encode(model, tokenizer, prompts):
     device = next(model.parameters()).device
     enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-    ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
+    return enc["input_ids"].to(device), enc["attention_mask"].to(device)
+
+
+def _decode_chunk(model, tokenizer, prompts, n, temperature, top_p, max_new_tokens, stop_at_fence,
+                  min_new_tokens=0):
+    ids, mask = _encode(model, tokenizer, prompts)
+    texts = decode(model, tokenizer, ids, mask, n, temperature, top_p, max_new_tokens, stop_at_fence,
+                   min_new_tokens=min_new_tokens)
+    return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+
+def _generate_chunk(model, tokenizer, prompts, n, temperature, top_p, max_new_tokens, stop_at_fence, **extra):
+    ids, mask = _encode(model, tokenizer, prompts)
     prompt_length = ids.shape[1]
     kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **extra)
     if temperature > 0:
@@ -107,7 +121,7 @@ def _generate_chunk(model, tokenizer, prompts, n, temperature, top_p, max_new_to
         cache = prefill(model, ids[:, :-1], mask[:, :-1])
         cache.batch_repeat_interleave(n)
         ids, mask = ids.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)
-        out = model.generate(input_ids=ids, attention_mask=mask, **{_cache_kwarg(model): cache}, **kwargs)
+        out = model.generate(input_ids=ids, attention_mask=mask, **{cache_kwarg(model): cache}, **kwargs)
     else:
         out = model.generate(input_ids=ids, attention_mask=mask, num_return_sequences=n, **kwargs)
     texts = tokenizer.batch_decode(out[:, prompt_length:], skip_special_tokens=True)
@@ -117,18 +131,7 @@ def _generate_chunk(model, tokenizer, prompts, n, temperature, top_p, max_new_to
 def prefill(model, ids: torch.Tensor, mask: torch.Tensor) -> DynamicCache:
     """KV cache of left-padded prompts, with the positions ``generate`` would give them."""
     position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
-    name = _cache_kwarg(model)
+    name = cache_kwarg(model)
     out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=True, logits_to_keep=1,
-                **{name: DynamicCache(config=_config(model))})
+                **{name: DynamicCache(config=base_of(model).config)})
     return getattr(out, name)
-
-
-def _cache_kwarg(model) -> str:
-    """``cache`` in transformers >= 5.2x, ``past_key_values`` before (older images on GPU machines)."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
-
-
-def _config(model):
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return base.config

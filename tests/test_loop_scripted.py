@@ -54,6 +54,13 @@ def test_harvest_training_set_and_evaluation_follow_the_verdicts(tmp_path):
     row = metrics_rows(root)[0]
     assert row["harvest/solve_rate"] == 0.5
     assert row["harvest/statuses"] == {"no_function": 9, "pass": 9}
+    for key, values in (("family", {p.family for p in train}), ("difficulty", {p.difficulty for p in train})):
+        for value in values:
+            group = [i for i, p in enumerate(train) if getattr(p, key) == value]
+            label = value if key == "family" else f"d{value}"
+            solved = sum(i % 2 == 0 for i in group) / len(group)
+            assert row[f"harvest/solve_rate/{label}"] == solved
+            assert row[f"harvest/sample_accuracy/{label}"] == solved  # all 3 samples pass or all fail
     val_index = {p.id: i for i, p in enumerate(problems)}
     val_expected = sum(val_index[p.id] % 2 == 0 for p in data.problems("val")) / 4
     assert row["val/pass@1"] == val_expected

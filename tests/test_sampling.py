@@ -69,3 +69,69 @@ def test_merged_sampling_matches_unmerged_and_restores_base_exactly():
         assert merged == plain
     after = dict(policy.named_parameters())
     assert all(torch.equal(base[n], after[n]) for n in base)  # no drift, bit for bit
+
+
+def test_decode_loop_matches_generate_greedy_with_padding_and_shared_prompts():
+    policy = tiny_policy()
+    prompts = [policy.render("short"), policy.render("a much longer prompt " * 5), policy.render("mid size")]
+    args = (policy.model, policy.tokenizer, prompts)
+    for n in (1, 3):
+        ours = sample_replies(*args, n=n, temperature=0.0 if n == 1 else 1e-6, max_new_tokens=12,
+                              stop_at_fence=False, batch_size=16)
+        hf = sample_replies(*args, n=n, temperature=0.0 if n == 1 else 1e-6, max_new_tokens=12,
+                            stop_at_fence=False, batch_size=16, output_scores=False)  # an extra kwarg: generate
+        assert ours == hf and all(len(r) == n for r in ours)
+
+
+def test_finished_rows_leave_the_batch_and_stop_exactly_at_eos():
+    policy = tiny_policy()
+    tok, model = policy.tokenizer, policy.model
+    prompts = [policy.render("first"), policy.render("second prompt, longer " * 3)]
+    enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    with torch.no_grad():
+        out = model.generate(**enc, do_sample=False, max_new_tokens=10, pad_token_id=tok.pad_token_id)
+    first = out[0, enc["input_ids"].shape[1]:].tolist()
+    at = next(i for i in range(2, 10) if first[i] not in first[:i])
+    eos = first[at]  # make this token of the first reply an end-of-sequence token
+    gen = model.get_base_model().generation_config
+    old_eos = gen.eos_token_id
+    batch_rows = []
+    hook = model.get_base_model().model.embed_tokens.register_forward_pre_hook(
+        lambda module, inputs: batch_rows.append(inputs[0].shape[0]))
+    try:
+        gen.eos_token_id = [eos]
+        ours = sample_replies(model, tok, prompts, n=1, max_new_tokens=10, stop_at_fence=False)
+        hook.remove()
+        hf = sample_replies(model, tok, prompts, n=1, max_new_tokens=10, stop_at_fence=False, output_scores=False)
+    finally:
+        gen.eos_token_id = old_eos
+        hook.remove()
+    assert ours[1] == hf[1]
+    assert ours[0][0] == tok.decode(first[:at], skip_special_tokens=True)
+    # generate keeps the end token in its text here (a byte token, not a special one); we stop before it
+    assert hf[0][0] == tok.decode(first[: at + 1], skip_special_tokens=True)
+    assert batch_rows[0] == 2 and batch_rows[-1] == 1  # the finished row stopped costing compute
+    assert sum(batch_rows) < 2 * len(batch_rows)
+
+
+def test_fence_stop_in_decode_loop_ends_the_reply_at_the_closing_fence():
+    from lightning_modules.decoding import FenceTracker
+
+    tracker = FenceTracker(1)
+    pieces = ["Sure", ":\n``", "`py", "thon\nx = 1\n`", "``", "\nmore"]
+    done = [tracker.append(0, p) for p in pieces]
+    assert done == [False, False, False, False, True, True]
+    assert tracker.texts[0].endswith("```\nmore") and tracker.fences[0] == 2
+
+
+def test_top_p_filter_matches_transformers_warper():
+    from transformers import TopPLogitsWarper
+
+    from lightning_modules.decoding import top_p_filter
+
+    torch.manual_seed(0)
+    scores = torch.randn(4, 50) * 3
+    for p in (0.1, 0.5, 0.95):
+        expected = TopPLogitsWarper(top_p=p)(None, scores.clone())
+        assert torch.equal(top_p_filter(scores.clone(), p), expected)
+    assert torch.equal(top_p_filter(scores, 1.0), scores)

@@ -1,0 +1,123 @@
+"""A decode loop that drops finished rows from the batch (no Lightning).
+
+``model.generate`` keeps every row of a batch in every forward pass until the last row finishes:
+a reply that stopped after 60 tokens still costs a row of compute for each of the 300 steps the
+longest reply takes. Here a row leaves the batch (its KV cache rows, its attention mask row) as
+soon as it emits an end-of-sequence token, closes its code fence, or reaches the token budget,
+so each step costs only the rows still writing.
+
+Sampling follows ``generate``'s order (temperature, then top-p over the sorted distribution,
+then one multinomial draw), and greedy decoding gives the same tokens as ``generate``.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import DynamicCache
+
+FENCE = "```"
+
+
+class FenceTracker:
+    """Per-row reply text, and whether the reply has opened and closed a code fence."""
+
+    def __init__(self, rows: int):
+        self.texts = [""] * rows
+        self.fences = [0] * rows
+
+    def append(self, row: int, piece: str) -> bool:
+        start = max(0, len(self.texts[row]) - len(FENCE) + 1)
+        self.texts[row] += piece
+        self.fences[row] += self.texts[row].count(FENCE, start)
+        return self.fences[row] >= 2
+
+
+def base_of(model):
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def eos_ids(model, tokenizer) -> set[int]:
+    """End-of-sequence ids from the generation config (Qwen's chat models list two) and the tokenizer."""
+    ids: set[int] = set()
+    for value in (getattr(base_of(model).generation_config, "eos_token_id", None),
+                  getattr(tokenizer, "eos_token_id", None)):
+        if isinstance(value, int):
+            ids.add(value)
+        elif value is not None:
+            ids.update(int(v) for v in value)
+    return ids
+
+
+def cache_kwarg(model) -> str:
+    """``cache`` in transformers >= 5.2x, ``past_key_values`` before (older images on GPU machines)."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(base_of(model).forward).parameters else "past_key_values"
+
+
+def forward_step(model, ids, mask, position_ids, cache, name: str):
+    """Logits of each row's last position, and the updated cache."""
+    out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=True, logits_to_keep=1,
+                **{name: cache})
+    return out.logits[:, -1, :].float(), getattr(out, name)
+
+
+def next_tokens(logits: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
+    """Greedy argmax (temperature 0), else a draw after temperature and top-p (nucleus) filtering."""
+    if temperature == 0:
+        return logits.argmax(-1)
+    scores = top_p_filter(logits / temperature, top_p)
+    return torch.multinomial(scores.softmax(-1), num_samples=1).squeeze(1)
+
+
+def top_p_filter(scores: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Scores outside the smallest set of tokens whose probability reaches ``top_p`` set to -inf."""
+    if top_p >= 1.0:
+        return scores
+    sorted_scores, order = torch.sort(scores, descending=False)
+    drop = sorted_scores.softmax(-1).cumsum(-1) <= (1 - top_p)
+    drop[:, -1] = False  # always keep the most likely token
+    return scores.masked_fill(drop.scatter(1, order, drop), float("-inf"))
+
+
+def decode(model, tokenizer, ids: torch.Tensor, mask: torch.Tensor, n: int, temperature: float, top_p: float,
+           max_new_tokens: int, stop_at_fence: bool = True, min_new_tokens: int = 0) -> list[str]:
+    """Replies for left-padded prompts ``ids``/``mask``, ``n`` per prompt (prompt-major order).
+
+    Each prompt is processed once; its KV cache is repeated for its ``n`` samples.
+    """
+    name = cache_kwarg(model)
+    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+    logits, cache = forward_step(model, ids, mask, position_ids, DynamicCache(config=base_of(model).config), name)
+    if n > 1:
+        cache.batch_repeat_interleave(n)
+        logits, mask = logits.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)
+    rows = mask.shape[0]
+    stops = torch.tensor(sorted(eos_ids(model, tokenizer)), dtype=torch.long, device=ids.device)
+    tokens: list[list[int]] = [[] for _ in range(rows)]
+    fences = FenceTracker(rows)
+    active = list(range(rows))  # output row of each batch row
+    for step in range(max_new_tokens):
+        if step < min_new_tokens and len(stops):
+            logits[:, stops] = float("-inf")
+        chosen = next_tokens(logits, temperature, top_p).tolist()
+        keep = []
+        for batch_row, (row, token) in enumerate(zip(active, chosen)):
+            if step >= min_new_tokens and token in stops:
+                continue
+            tokens[row].append(token)
+            if stop_at_fence and step >= min_new_tokens and fences.append(row, tokenizer.decode([token])):
+                continue
+            keep.append(batch_row)
+        if not keep or step == max_new_tokens - 1:
+            break
+        if len(keep) < len(active):
+            index = torch.tensor(keep, device=ids.device)
+            cache.batch_select_indices(index)
+            mask = mask[index]
+            active = [active[i] for i in keep]
+            chosen = [chosen[i] for i in keep]
+        mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
+        step_ids = torch.tensor(chosen, device=ids.device).unsqueeze(1)
+        logits, cache = forward_step(model, step_ids, mask, mask.sum(-1, keepdim=True) - 1, cache, name)
+    return tokenizer.batch_decode(tokens, skip_special_tokens=True)
