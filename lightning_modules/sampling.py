@@ -68,18 +68,23 @@ def sample_replies(
     if temperature == 0 and n != 1:
         raise ValueError(f"greedy decoding (temperature=0) gives one reply per prompt, got n={n}")
     per_batch = max(1, batch_size // n)
-    replies: list[list[str]] = []
+    # Prompts of similar length share a batch (less left padding); replies return in input order.
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    replies: list[list[str]] = [[] for _ in prompts]
     was_training = model.training
     model.eval()
     try:
         with torch.random.fork_rng(devices=_devices(model)), torch.inference_mode():
             torch.manual_seed(seed)
-            for _, chunk in _batches(prompts, per_batch):
+            for _, index in _batches(order, per_batch):
+                chunk = [prompts[i] for i in index]
                 args = (model, tokenizer, chunk, n, temperature, top_p, max_new_tokens, stop_at_fence)
                 if generate_kwargs:
-                    replies.extend(_generate_chunk(*args, min_new_tokens=min_new_tokens, **generate_kwargs))
+                    out = _generate_chunk(*args, min_new_tokens=min_new_tokens, **generate_kwargs)
                 else:
-                    replies.extend(_decode_chunk(*args, min_new_tokens=min_new_tokens))
+                    out = _decode_chunk(*args, min_new_tokens=min_new_tokens)
+                for i, reply in zip(index, out):
+                    replies[i] = reply
                 if progress is not None:
                     progress(len(chunk))
     finally:

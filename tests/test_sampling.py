@@ -135,3 +135,13 @@ def test_top_p_filter_matches_transformers_warper():
         expected = TopPLogitsWarper(top_p=p)(None, scores.clone())
         assert torch.equal(top_p_filter(scores.clone(), p), expected)
     assert torch.equal(top_p_filter(scores, 1.0), scores)
+
+
+def test_replies_come_back_in_prompt_order_whatever_the_batching():
+    policy = tiny_policy()
+    prompts = [policy.render("a long prompt " * 6), policy.render("x"), policy.render("medium one " * 2)]
+    one_by_one = [sample_replies(policy.model, policy.tokenizer, [p], n=1, max_new_tokens=8,
+                                 stop_at_fence=False)[0] for p in prompts]
+    together = sample_replies(policy.model, policy.tokenizer, prompts, n=1, max_new_tokens=8, stop_at_fence=False,
+                              batch_size=2)
+    assert together == one_by_one
