@@ -83,3 +83,33 @@ def test_callback_rejects_bad_arguments():
         HumanEvalCallback(every_n_iterations=0)
     with pytest.raises(ValueError, match="limit"):
         HumanEvalCallback(limit=0)
+
+
+def test_script_appends_verdicts_as_it_goes_and_resumes_without_resampling(tmp_path):
+    import importlib.util
+    import os
+
+    spec = importlib.util.spec_from_file_location(
+        "humaneval_base", os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts", "humaneval_base.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    problems, out = PROBLEMS[:5], str(tmp_path / "he.jsonl")
+    by_prompt = {build_prompt(p): p for p in problems}
+    calls = []
+
+    def sample_fn(prompts, crash_after=None, **kwargs):
+        calls.append(len(prompts))
+        if crash_after is not None and len(calls) > crash_after:
+            raise KeyboardInterrupt("killed")
+        return [["```python\n" + _signature_onwards(by_prompt[t]) + "\n```"] for t in prompts]
+
+    with pytest.raises(KeyboardInterrupt):
+        script.run(lambda prompts, **kw: sample_fn(prompts, crash_after=1, **kw), problems, out, 64, 2)
+    from tasks.jsonl import read_rows
+
+    assert [r["task_id"] for r in read_rows(out)] == [p.task_id for p in problems[:2]]  # first batch kept
+    calls.clear()
+    rows = script.run(sample_fn, problems, out, 64, 2)
+    assert calls == [2, 1]  # only the 3 problems not yet in the file are sampled
+    assert [r["task_id"] for r in rows] == [p.task_id for p in problems] and all(r["passed"] for r in rows)
+    assert len(read_rows(out)) == 5
