@@ -26,6 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import sandbox  # noqa: E402
+from sandbox.judging import judge  # noqa: E402
 from sandbox.pool import WORKER_SCRIPT  # noqa: E402
 
 CORRECT = [
@@ -197,7 +198,7 @@ def naive_verify(pool, item, timeout_s):
         resp = json.loads(lines[1])
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    return pool._judge(job, resp, req["nonce"])
+    return judge(job, resp, req["nonce"])
 
 
 def _proc_cpu(pid):

@@ -16,8 +16,9 @@ import os
 import threading
 
 from .codec import NotPlainData, equal
-from .pool import (DEFAULT_TIMEOUT_S, SandboxError, SandboxPool, SandboxSelfCheckError,
-                   detect_isolation)
+from .errors import SandboxError, SandboxSelfCheckError
+from .isolation import detect_isolation
+from .pool import DEFAULT_TIMEOUT_S, SandboxPool
 from .verdict import STATUSES, Verdict
 
 __all__ = [

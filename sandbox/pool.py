@@ -13,7 +13,6 @@ import json
 import os
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -22,78 +21,15 @@ import time
 import weakref
 from collections import deque
 
-from .codec import NotPlainData, canon_equal, canon_expected, canon_output, decode_line, encode_args
+from .codec import NotPlainData, canon_expected, encode_args
+from .errors import SandboxError, SandboxSelfCheckError
+from .isolation import detect_isolation
+from .judging import _short, judge
 from .verdict import Verdict
 
 WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 DEFAULT_TIMEOUT_S = 3.0
-_NS_FLAGS = ["--net", "--pid", "--mount", "--ipc", "--uts"]
 _ENTRY_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-
-
-class SandboxError(RuntimeError):
-    """The sandbox infrastructure cannot work (workers do not start)."""
-
-
-class SandboxSelfCheckError(SandboxError):
-    """The start-up self-check failed: the configured limits would mis-judge candidates."""
-
-
-def _sig_name(sig):
-    try:
-        return signal.Signals(sig).name
-    except Exception:
-        return "signal %s" % sig
-
-
-def _short(s, n=160):
-    s = str(s)
-    return s if len(s) <= n else s[: n - 3] + "..."
-
-
-def _try_unshare(prefix):
-    unshare = shutil.which("unshare")
-    if not unshare:
-        return None
-    cmd = [unshare, *prefix, "--fork", "--kill-child", "true"]
-    try:
-        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=10, env={})
-    except Exception:
-        return None
-    return [unshare, *prefix, "--fork", "--kill-child"] if r.returncode == 0 else None
-
-
-_ISOLATION_CACHE = {}
-
-
-def detect_isolation(mode: str = "auto") -> dict:
-    """What this machine allows. ``mode``: "auto" (best available), "namespaces" (require
-    namespaces, raise otherwise) or "none" (rlimits, uid drop when root, process-group kill)."""
-    if mode in _ISOLATION_CACHE:
-        return dict(_ISOLATION_CACHE[mode])
-    if mode not in ("auto", "namespaces", "none"):
-        raise ValueError("isolation must be 'auto', 'namespaces' or 'none'")
-    root = os.geteuid() == 0
-    info = {"mode": "none", "unshare": None, "jail": False, "drop_uid": root, "netns": False,
-            "pidns": False}
-    if mode != "none":
-        if root:
-            attempts = [("namespaces", _NS_FLAGS, True), ("namespaces-nomount", ["--net", "--pid"], False)]
-        else:
-            attempts = [("userns", ["--user", "--map-root-user", *_NS_FLAGS], True),
-                        ("userns-nomount", ["--user", "--map-root-user", "--net", "--pid"], False)]
-        for name, flags, jail in attempts:
-            cmd = _try_unshare(flags)
-            if cmd:
-                info.update(mode=name, unshare=cmd, jail=jail, netns=True, pidns=True,
-                            drop_uid=root)
-                break
-        if mode == "namespaces" and info["unshare"] is None:
-            raise SandboxError("isolation='namespaces' requested but `unshare` with net/pid "
-                               "namespaces does not work here")
-    _ISOLATION_CACHE[mode] = dict(info)
-    return info
 
 
 class _Worker:
@@ -419,7 +355,7 @@ class SandboxPool:
             self._ensure_workers(n)
             responses = self._dispatch([jobs[i] for i in todo], self._workers[:n])
         for i, (resp, nonce) in zip(todo, responses):
-            out[i] = self._judge(jobs[i], resp, nonce)
+            out[i] = judge(jobs[i], resp, nonce)
         return out
 
     def _restart(self, w):
@@ -510,183 +446,6 @@ class SandboxPool:
                         w.wbuf.clear()
                         workers[idx] = fail_head(w, "sandbox worker unresponsive (watchdog)")
         return results
-
-    # ------------------------------------------------------------------ judging
-    def _judge(self, job, resp, nonce) -> Verdict:
-        try:
-            if job["mode"] == "call":
-                return _judge_call(job, resp, nonce)
-            return _judge_assert(job, resp, nonce)
-        except Exception as e:  # never let a strange reply raise in the trainer
-            return Verdict("sandbox_error", _short("judging failed: %s: %s" % (type(e).__name__, e)),
-                           0, len(job.get("exps", [None])))
-
-
-def _stage_verdict(m, total, elapsed):
-    k = m.get("k")
-    name, d = _short(m.get("e", ""), 60), _short(m.get("d", ""), 120)
-    if k == "syntax_error":
-        return Verdict("syntax_error", "%s: %s" % (name, d), 0, total, elapsed)
-    if k == "no_function":
-        return Verdict("no_function", "no callable with the entry point name", 0, total, elapsed)
-    if k == "test_error":
-        return Verdict("runtime_error", "test code does not compile: %s: %s" % (name, d), 0, total, elapsed)
-    # load_error
-    return Verdict(_exc_status(name), "while loading: %s: %s" % (name, d), 0, total, elapsed)
-
-
-def _exc_status(name):
-    if name == "MemoryError":
-        return "memory"
-    if name == "SystemExit":
-        return "early_exit"
-    return "runtime_error"
-
-
-def _process_verdict(resp, total, passed, elapsed, timeout):
-    """Verdicts decided by how the process ended, before looking at results. None if it ended well."""
-    if resp.get("error"):
-        return Verdict("sandbox_error", _short(resp["error"]), passed, total, elapsed)
-    killed = resp.get("killed")
-    if killed == "timeout":
-        return Verdict("timeout", "deadline of %.3g s exceeded" % timeout, passed, total, elapsed)
-    if killed in ("output_limit", "result_limit"):
-        what = "stdout/stderr" if killed == "output_limit" else "result channel"
-        return Verdict("output_limit", "%s exceeded its limit" % what, passed, total, elapsed)
-    return None
-
-
-def _signal_verdict(resp, total, passed, elapsed):
-    sig = resp.get("signal")
-    if sig is None:
-        return None
-    if sig == signal.SIGXCPU:
-        return Verdict("timeout", "CPU time limit (SIGXCPU)", passed, total, elapsed)
-    extra = " (file size limit)" if sig == signal.SIGXFSZ else ""
-    return Verdict("crash", "killed by %s%s" % (_sig_name(sig), extra), passed, total, elapsed)
-
-
-def _judge_call(job, resp, nonce) -> Verdict:
-    exps = job["exps"]
-    n = len(exps)
-    elapsed = float(resp.get("elapsed") or 0.0)
-    outcomes = [None] * n
-    stage = None
-    ended = False
-    tamper = None
-    for line in resp.get("lines") or []:
-        try:
-            m = decode_line(line)
-        except NotPlainData as e:
-            tamper = tamper or str(e)
-            continue
-        k = m.get("k")
-        if k == "r" and not ended and stage is None:
-            i = m.get("i")
-            if type(i) is not int or not 0 <= i < n or outcomes[i] is not None:
-                tamper = tamper or "unexpected result index"
-                continue
-            if "v" in m:
-                try:
-                    c = canon_output(m["v"])
-                    outcomes[i] = ("ok", c, canon_equal(c, exps[i]), m["v"])
-                except NotPlainData as e:
-                    outcomes[i] = ("bad", str(e))
-            elif "e" in m:
-                outcomes[i] = ("exc", str(m["e"]), str(m.get("d", "")))
-            elif "bad" in m:
-                outcomes[i] = ("bad", str(m["bad"]))
-            elif "big" in m:
-                outcomes[i] = ("big",)
-            else:
-                tamper = tamper or "malformed result"
-        elif k in ("syntax_error", "load_error", "no_function") and stage is None and not any(outcomes):
-            stage = m
-        elif k == "end" and not ended:
-            if m.get("n") != nonce:
-                tamper = tamper or "forged end marker"
-            ended = True
-        else:
-            tamper = tamper or "unexpected message %r" % (_short(k, 30),)
-    passed = sum(1 for o in outcomes if o is not None and o[0] == "ok" and o[2])
-    v = _process_verdict(resp, n, passed, elapsed, job["timeout"])
-    if v:
-        return v
-    if stage is not None and tamper is None:
-        return _stage_verdict(stage, n, elapsed)
-    v = _signal_verdict(resp, n, passed, elapsed)
-    if v:
-        return v
-    if tamper:
-        return Verdict("bad_output", "result channel tampered with: %s" % _short(tamper, 100), passed, n, elapsed)
-    code = resp.get("exit")
-    for i, o in enumerate(outcomes):
-        if o is None:
-            if code in (121, 122, 123, 124) and not any(outcomes):
-                return Verdict("sandbox_error", "candidate process setup failed (exit %s)" % code, passed, n, elapsed)
-            return Verdict("early_exit", "process ended (exit code %s) before test %d/%d" % (code, i + 1, n),
-                           passed, n, elapsed)
-        if o[0] == "exc":
-            return Verdict(_exc_status(o[1]), "test %d: %s: %s" % (i + 1, _short(o[1], 60), _short(o[2], 100)),
-                           passed, n, elapsed)
-        if o[0] == "big":
-            return Verdict("output_limit", "test %d: return value too large" % (i + 1,), passed, n, elapsed)
-        if o[0] == "bad":
-            return Verdict("bad_output", "test %d: %s" % (i + 1, _short(o[1], 120)), passed, n, elapsed)
-        if not o[2]:
-            return Verdict("wrong_answer", "test %d: got %s" % (i + 1, _short(json.dumps(o[3]), 100)),
-                           passed, n, elapsed)
-    if not ended or code != 0:
-        return Verdict("early_exit", "process ended (exit code %s) without the end marker" % code, passed, n, elapsed)
-    return Verdict("pass", "", passed, n, elapsed)
-
-
-def _judge_assert(job, resp, nonce) -> Verdict:
-    elapsed = float(resp.get("elapsed") or 0.0)
-    stage = None
-    ok = ended = False
-    exc = None
-    tamper = None
-    for line in resp.get("lines") or []:
-        try:
-            m = decode_line(line)
-        except NotPlainData as e:
-            tamper = tamper or str(e)
-            continue
-        k = m.get("k")
-        if k in ("syntax_error", "load_error", "no_function", "test_error") and stage is None:
-            stage = m
-        elif k == "r" and exc is None and m.get("i") == 0 and "e" in m:
-            exc = (str(m["e"]), str(m.get("d", "")))
-        elif k == "ok" and not ok:
-            ok = m.get("n") == nonce
-            if not ok:
-                tamper = tamper or "forged ok marker"
-        elif k == "end" and not ended:
-            ended = m.get("n") == nonce
-            if not ended:
-                tamper = tamper or "forged end marker"
-        else:
-            tamper = tamper or "unexpected message"
-    v = _process_verdict(resp, 1, 0, elapsed, job["timeout"])
-    if v:
-        return v
-    if stage is not None:
-        return _stage_verdict(stage, 1, elapsed)
-    v = _signal_verdict(resp, 1, 0, elapsed)
-    if v:
-        return v
-    if tamper:
-        return Verdict("bad_output", "result channel tampered with: %s" % _short(tamper, 100), 0, 1, elapsed)
-    if exc is not None:
-        name, d = exc
-        status = "wrong_answer" if name == "AssertionError" else _exc_status(name)
-        return Verdict(status, "%s: %s" % (_short(name, 60), _short(d, 100)), 0, 1, elapsed)
-    code = resp.get("exit")
-    if ok and ended and code == 0:
-        return Verdict("pass", "", 1, 1, elapsed)
-    return Verdict("early_exit", "process ended (exit code %s) before check() finished" % code, 0, 1, elapsed)
-
 
 # ---------------------------------------------------------------------- module-wide default pool
 _live_pools: "weakref.WeakSet[SandboxPool]" = weakref.WeakSet()
