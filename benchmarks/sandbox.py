@@ -27,7 +27,7 @@ sys.path.insert(0, ROOT)
 
 import sandbox  # noqa: E402
 from sandbox.judging import judge  # noqa: E402
-from sandbox.pool import WORKER_SCRIPT  # noqa: E402
+from sandbox.workers import WORKER_SCRIPT  # noqa: E402
 
 CORRECT = [
     '''

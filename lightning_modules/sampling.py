@@ -69,7 +69,7 @@ def sample_replies(
         raise ValueError(f"greedy decoding (temperature=0) gives one reply per prompt, got n={n}")
     per_batch = max(1, batch_size // n)
     # Prompts of similar length share a batch (less left padding); replies return in input order.
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) if isinstance(prompts[i], str) else 0)
     replies: list[list[str]] = [[] for _ in prompts]
     was_training = model.training
     model.eval()
