@@ -9,6 +9,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 
 from lightning_modules.checks import check_policy_args, check_target_modules
+from lightning_modules.loss import answer_loss
 from lightning_modules.merging import merged_adapter
 from lightning_modules.prompting import DEFAULT_SYSTEM_PROMPT, render_prompt
 from lightning_modules.sampling import sample_replies
@@ -108,7 +109,7 @@ class PolicyModule(L.LightningModule):
     def training_step(self, batch, batch_idx):
         if batch.get("empty"):
             return None  # nothing verified this iteration: no optimizer step
-        loss = self(batch["input_ids"], batch["attention_mask"], batch["labels"]).loss
+        loss = answer_loss(self.model, batch["input_ids"], batch["attention_mask"], batch["labels"])
         if not torch.isfinite(loss):
             return self._skip_nonfinite(loss)
         self.nonfinite_in_row = 0
