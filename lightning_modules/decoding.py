@@ -93,7 +93,9 @@ def decode(model, tokenizer, ids: torch.Tensor, mask: torch.Tensor, n: int, temp
         cache.batch_repeat_interleave(n)
         logits, mask = logits.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)
     rows = mask.shape[0]
-    stops = torch.tensor(sorted(eos_ids(model, tokenizer)), dtype=torch.long, device=ids.device)
+    stop_set = eos_ids(model, tokenizer)
+    stops = torch.tensor(sorted(stop_set), dtype=torch.long, device=ids.device)
+    pieces: dict[int, str] = {}  # token id -> its text, decoded once
     tokens: list[list[int]] = [[] for _ in range(rows)]
     fences = FenceTracker(rows)
     active = list(range(rows))  # output row of each batch row
@@ -103,11 +105,14 @@ def decode(model, tokenizer, ids: torch.Tensor, mask: torch.Tensor, n: int, temp
         chosen = next_tokens(logits, temperature, top_p).tolist()
         keep = []
         for batch_row, (row, token) in enumerate(zip(active, chosen)):
-            if step >= min_new_tokens and token in stops:
+            if step >= min_new_tokens and token in stop_set:
                 continue
             tokens[row].append(token)
-            if stop_at_fence and step >= min_new_tokens and fences.append(row, tokenizer.decode([token])):
-                continue
+            if stop_at_fence and step >= min_new_tokens:
+                if token not in pieces:
+                    pieces[token] = tokenizer.decode([token])
+                if fences.append(row, pieces[token]):
+                    continue
             keep.append(batch_row)
         if not keep or step == max_new_tokens - 1:
             break
