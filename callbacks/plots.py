@@ -21,6 +21,7 @@ from tasks.jsonl import atomic_writer, read_rows  # noqa: E402
 # (row key, legend label, line style); a series is drawn only if some row has a number for it
 SERIES = (
     ("harvest/solve_rate", "train (harvest solve rate)", dict(color="tab:blue", linestyle="--")),
+    ("harvest/sample_accuracy", "train (harvest sample accuracy)", dict(color="tab:cyan", linestyle="--")),
     ("val/pass@1", "val pass@1 (greedy)", dict(color="tab:orange")),
     ("test/pass@1", "test pass@1 (greedy)", dict(color="tab:green")),
     ("ood/pass@1", "ood pass@1 (greedy)", dict(color="tab:red")),
