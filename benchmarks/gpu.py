@@ -283,7 +283,7 @@ def run_training(config, dtype, device, args, peak_flops) -> dict:
     tokens = sum(r["tokens"] for r in rows)
     seconds = sum(r["total_s"] for r in rows)
     tok_s = tokens / seconds
-    out = {"train_tokens_per_s": round(tok_s, 1), "train_mfu": round(mfu(tok_s, n_params, peak_flops), 4),
+    out = {"train_tokens_per_s": round(tok_s, 1), "train_mfu": float(f"{mfu(tok_s, n_params, peak_flops):.4g}"),
            "train_peak_gib": peak_gib(device), "train_n_params": n_params,
            "train_forward_s": round(sum(r["forward_s"] for r in rows), 3),
            "train_backward_s": round(sum(r["backward_s"] for r in rows), 3),

@@ -62,12 +62,33 @@ def forward_step(model, ids, mask, position_ids, cache, name: str):
     return out.logits[:, -1, :].float(), getattr(out, name)
 
 
-def next_tokens(logits: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
-    """Greedy argmax (temperature 0), else a draw after temperature and top-p (nucleus) filtering."""
+def next_tokens(logits: torch.Tensor, temperature: float, top_p: float, candidates: int = 64) -> torch.Tensor:
+    """Greedy argmax (temperature 0), else a draw after temperature and top-p (nucleus) filtering.
+
+    Sorting and drawing over the whole vocabulary (151,936 tokens) costs more than the model's
+    forward pass at large batches on a CPU. The nucleus of a code model is almost always a handful
+    of tokens, so it is found among the ``candidates`` most likely tokens (``topk`` plus the exact
+    normaliser); a row whose nucleus may reach past them takes the full-vocabulary path. The
+    distribution drawn from is the same as ``generate``'s (temperature, then top-p).
+    """
     if temperature == 0:
         return logits.argmax(-1)
-    scores = top_p_filter(logits / temperature, top_p)
-    return torch.multinomial(scores.softmax(-1), num_samples=1).squeeze(1)
+    scores = logits / temperature
+    if top_p >= 1.0:
+        return torch.multinomial(scores.softmax(-1), num_samples=1).squeeze(1)
+    top, index = scores.topk(min(candidates, scores.shape[-1]), dim=-1)  # most likely first
+    probs = (top - scores.logsumexp(-1, keepdim=True)).exp()
+    keep = (probs.cumsum(-1) - probs) < top_p  # the mass of more likely tokens is below top_p
+    keep[:, 0] = True
+    wide = keep[:, -1]  # the last candidate is kept: the nucleus may be larger than the candidates
+    out = torch.empty(scores.shape[0], dtype=torch.long, device=scores.device)
+    narrow = ~wide
+    if narrow.any():
+        choice = torch.multinomial(probs[narrow].masked_fill(~keep[narrow], 0.0), num_samples=1)
+        out[narrow] = index[narrow].gather(1, choice).squeeze(1)
+    if wide.any():
+        out[wide] = torch.multinomial(top_p_filter(scores[wide], top_p).softmax(-1), num_samples=1).squeeze(1)
+    return out
 
 
 def top_p_filter(scores: torch.Tensor, top_p: float) -> torch.Tensor:

@@ -145,3 +145,20 @@ def test_replies_come_back_in_prompt_order_whatever_the_batching():
     together = sample_replies(policy.model, policy.tokenizer, prompts, n=1, max_new_tokens=8, stop_at_fence=False,
                               batch_size=2)
     assert together == one_by_one
+
+
+def test_candidate_nucleus_sampling_draws_from_the_exact_top_p_distribution():
+    from lightning_modules.decoding import next_tokens, top_p_filter
+
+    torch.manual_seed(0)
+    peaked = torch.randn(1, 40) * 4  # its nucleus fits in 8 candidates
+    flat = torch.randn(1, 40) * 0.3  # its nucleus does not: the full-vocabulary path
+    for logits in (peaked, flat):
+        expected = top_p_filter(logits / 0.8, 0.9).softmax(-1)[0]
+        draws = next_tokens(logits.repeat(40000, 1), 0.8, 0.9, candidates=8)
+        freq = torch.bincount(draws, minlength=40).float() / len(draws)
+        assert torch.all(freq[expected == 0] == 0)  # nothing outside the nucleus, ever
+        assert torch.allclose(freq, expected, atol=0.01)
+    both = torch.cat([peaked, flat]).repeat(3, 1)
+    assert next_tokens(both, 0.8, 0.9, candidates=8).shape == (6,)
+    assert torch.equal(next_tokens(both, 0.0, 0.9), both.argmax(-1))
