@@ -97,6 +97,9 @@ class PolicyModule(L.LightningModule):
                 module.reset_lora_parameters("default", True)
 
     def on_train_epoch_start(self) -> None:
+        # Every module trains in train mode (LoRA dropout on). A resumed run's base model comes
+        # from from_pretrained in eval mode and Lightning keeps modes as it finds them.
+        self.model.train()
         if self.hparams.reset_adapter_each_iteration and self.current_epoch > 0:
             self.reset_adapter()
             for optimizer in self.trainer.optimizers:

@@ -37,3 +37,13 @@ def test_reset_adapter_restores_base_behaviour():
         assert not torch.allclose(policy.model(input_ids=ids).logits, base)
         policy.reset_adapter()
         assert torch.allclose(policy.model(input_ids=ids).logits, base)
+
+
+def test_training_epochs_start_with_every_module_in_train_mode():
+    from lightning_modules.policy import PolicyModule
+
+    policy = PolicyModule(lora_rank=2, lora_dropout=0.1)
+    policy.configure_model()
+    policy.model.eval()  # as from_pretrained leaves a freshly loaded (e.g. resumed) model
+    policy.on_train_epoch_start()
+    assert all(m.training for m in policy.model.modules())
