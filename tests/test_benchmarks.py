@@ -96,3 +96,11 @@ def test_gpu_benchmark_smoke_runs_every_path(capsys):
         assert result[f"{variant}_b8_tokens_per_s"] > 0
     assert result["value"] > 0 and result["baseline"] > 0 and result["b16_tokens_per_s"] > 0
     assert result["train_tokens_per_s"] > 0 and 0 < result["train_mfu"]
+
+
+def test_nucleus_benchmark_reports_a_same_run_ratio(capsys):
+    from benchmarks import nucleus
+
+    result = nucleus.main(["--rows", "8", "--vocab", "5000", "--flat-rows", "2", "--reps", "1"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == result
+    assert HEADLINE_KEYS <= set(result) and result["value"] > 0 and result["baseline"] > 0
