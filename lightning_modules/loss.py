@@ -18,8 +18,9 @@ IGNORE = -100
 def answer_loss(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean next-token cross-entropy over positions with ``labels != -100`` (as ``model(labels=...)``)."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    decoder, head = base.get_decoder(), base.get_output_embeddings()
-    if decoder is None or head is None:
+    decoder = base.get_decoder() if hasattr(base, "get_decoder") else None
+    head = base.get_output_embeddings() if hasattr(base, "get_output_embeddings") else None
+    if decoder is None or head is None:  # not a decoder + output layer model: the model's own loss
         return model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
     hidden = decoder(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
     targets = labels[:, 1:]

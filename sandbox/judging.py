@@ -79,15 +79,16 @@ def _signal_verdict(resp, total, passed, elapsed):
     return Verdict("crash", "killed by %s%s" % (_sig_name(sig), extra), passed, total, elapsed)
 
 
-def _messages(resp) -> list:
-    """The reply's result-channel lines, decoded; a line that is not plain data becomes the error."""
-    out = []
+def _messages(resp) -> tuple[list[dict], str | None]:
+    """The reply's result-channel lines that decode to plain data, and the first decoding error
+    (tampering) if any line does not."""
+    out, tamper = [], None
     for line in resp.get("lines") or []:
         try:
             out.append(decode_line(line))
         except NotPlainData as e:
-            out.append(e)
-    return out
+            tamper = tamper or str(e)
+    return out, tamper
 
 
 def _ending_verdict(resp, stage, tamper, total, passed, elapsed, timeout):
@@ -113,11 +114,8 @@ def _judge_call(job, resp, nonce) -> Verdict:
     outcomes = [None] * n
     stage = None
     ended = False
-    tamper = None
-    for m in _messages(resp):
-        if isinstance(m, NotPlainData):
-            tamper = tamper or str(m)
-            continue
+    messages, tamper = _messages(resp)
+    for m in messages:
         k = m.get("k")
         if k == "r" and not ended and stage is None:
             i = m.get("i")
@@ -177,11 +175,8 @@ def _judge_assert(job, resp, nonce) -> Verdict:
     stage = None
     ok = ended = False
     exc = None
-    tamper = None
-    for m in _messages(resp):
-        if isinstance(m, NotPlainData):
-            tamper = tamper or str(m)
-            continue
+    messages, tamper = _messages(resp)
+    for m in messages:
         k = m.get("k")
         if k in ("syntax_error", "load_error", "no_function", "test_error") and stage is None:
             stage = m
