@@ -34,6 +34,9 @@ class HarvestCallback(L.Callback):
         timeout_s: sandbox time limit per candidate (null: the sandbox default).
         seed: sampling seed (combined with the iteration number).
         progress: show progress bars.
+        final_harvest: also harvest after the last training epoch. Its solve rate is the last
+            iteration's train accuracy, but nothing trains on it; false saves that sampling
+            (the last row then has val/test accuracy only).
     """
 
     feeds_metrics_row = True
@@ -49,6 +52,7 @@ class HarvestCallback(L.Callback):
         timeout_s: float | None = None,
         seed: int = 0,
         progress: bool = True,
+        final_harvest: bool = True,
     ):
         check_sampling_args("harvest", samples_per_problem, temperature, top_p, max_new_tokens, batch_size, timeout_s)
         if max_solutions_per_problem < 1:
@@ -62,6 +66,7 @@ class HarvestCallback(L.Callback):
         self.timeout_s = timeout_s
         self.seed = seed
         self.progress = progress
+        self.final_harvest = final_harvest
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         if trainer.reload_dataloaders_every_n_epochs != 1:
@@ -77,6 +82,9 @@ class HarvestCallback(L.Callback):
             self._harvest(trainer, pl_module, 0)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
+        last = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
+        if last and not self.final_harvest:
+            return
         self._harvest(trainer, pl_module, trainer.current_epoch + 1)
 
     def _harvest(self, trainer, pl_module, iteration: int) -> None:

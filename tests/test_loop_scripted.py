@@ -1,5 +1,7 @@
 """A scripted policy (known-correct and known-wrong replies) makes harvest and evaluation exact."""
 
+import os
+
 import lightning as L
 
 from callbacks.evaluation import EvaluationCallback
@@ -91,3 +93,23 @@ def test_phase_times_do_not_overlap(tmp_path):
     row = metrics_rows(str(tmp_path))[1]
     assert row["time/harvest_s"] >= 1.5
     assert row["time/train_s"] < 1.5  # the epoch-end harvest is not counted as training
+
+
+def test_final_harvest_can_be_skipped(tmp_path):
+    root = str(tmp_path)
+    data = ExpertIterationDataModule(train_size=4, val_size=2, test_size=2, difficulty_max=2, batch_size=2,
+                                     max_length=4096)
+    data.setup()
+    problems = data.problems("train") + data.problems("val") + data.problems("test")
+    policy = ScriptedPolicy(problems, lora_rank=2, learning_rate=1e-3)
+    callbacks = [HarvestCallback(samples_per_problem=2, progress=False, final_harvest=False),
+                 EvaluationCallback(num_samples=1, k=[1], progress=False), MetricsCallback(print_table=False)]
+    trainer = L.Trainer(default_root_dir=root, max_epochs=2, reload_dataloaders_every_n_epochs=1, callbacks=callbacks,
+                        logger=False, enable_checkpointing=False, enable_progress_bar=False, limit_val_batches=0)
+    trainer.fit(policy, datamodule=data)
+    rows = metrics_rows(root)
+    assert [r["iteration"] for r in rows] == [0, 1, 2]
+    assert all("harvest/solve_rate" in r for r in rows[:2]) and "harvest/solve_rate" not in rows[2]
+    assert "val/pass@1" in rows[2] and rows[2]["train/steps"] > 0
+    assert sorted(os.listdir(os.path.join(root, "solutions"))) == [
+        "iter_0.jsonl", "iter_0.stats.json", "iter_1.jsonl", "iter_1.stats.json"]
