@@ -100,13 +100,12 @@ def test_final_harvest_can_be_skipped(tmp_path):
     data = ExpertIterationDataModule(train_size=4, val_size=2, test_size=2, difficulty_max=2, batch_size=2,
                                      max_length=4096)
     data.setup()
-    problems = data.problems("train") + data.problems("val") + data.problems("test")
-    policy = ScriptedPolicy(problems, lora_rank=2, learning_rate=1e-3)
-    callbacks = [HarvestCallback(samples_per_problem=2, progress=False, final_harvest=False),
-                 EvaluationCallback(num_samples=1, k=[1], progress=False), MetricsCallback(print_table=False)]
-    trainer = L.Trainer(default_root_dir=root, max_epochs=2, reload_dataloaders_every_n_epochs=1, callbacks=callbacks,
-                        logger=False, enable_checkpointing=False, enable_progress_bar=False, limit_val_batches=0)
-    trainer.fit(policy, datamodule=data)
+    scripted = ScriptedPolicy(data.problems("train") + data.problems("val") + data.problems("test"), lora_rank=2,
+                              learning_rate=1e-3)
+    L.Trainer(default_root_dir=root, max_epochs=2, reload_dataloaders_every_n_epochs=1, logger=False,
+              callbacks=[HarvestCallback(samples_per_problem=2, progress=False, final_harvest=False),
+                         EvaluationCallback(num_samples=1, k=[1], progress=False), MetricsCallback(print_table=False)],
+              enable_checkpointing=False, enable_progress_bar=False, limit_val_batches=0).fit(scripted, datamodule=data)
     rows = metrics_rows(root)
     assert [r["iteration"] for r in rows] == [0, 1, 2]
     assert all("harvest/solve_rate" in r for r in rows[:2]) and "harvest/solve_rate" not in rows[2]
