@@ -62,6 +62,12 @@ def forward_step(model, ids, mask, position_ids, cache, name: str):
     return out.logits[:, -1, :].float(), getattr(out, name)
 
 
+def prefill_step(model, ids: torch.Tensor, mask: torch.Tensor):
+    """Last-position logits and KV cache of left-padded prompts, at the positions ``generate`` gives them."""
+    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+    return forward_step(model, ids, mask, position_ids, DynamicCache(config=base_of(model).config), cache_kwarg(model))
+
+
 def next_tokens(logits: torch.Tensor, temperature: float, top_p: float, candidates: int = 64) -> torch.Tensor:
     """Greedy argmax (temperature 0), else a draw after temperature and top-p (nucleus) filtering.
 
@@ -108,8 +114,7 @@ def decode(model, tokenizer, ids: torch.Tensor, mask: torch.Tensor, n: int, temp
     Each prompt is processed once; its KV cache is repeated for its ``n`` samples.
     """
     name = cache_kwarg(model)
-    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
-    logits, cache = forward_step(model, ids, mask, position_ids, DynamicCache(config=base_of(model).config), name)
+    logits, cache = prefill_step(model, ids, mask)
     if n > 1:
         cache.batch_repeat_interleave(n)
         logits, mask = logits.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)

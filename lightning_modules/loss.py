@@ -12,12 +12,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from lightning_modules.decoding import base_of
+
 IGNORE = -100
 
 
 def answer_loss(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean next-token cross-entropy over positions with ``labels != -100`` (as ``model(labels=...)``)."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    base = base_of(model)
     decoder = base.get_decoder() if hasattr(base, "get_decoder") else None
     head = base.get_output_embeddings() if hasattr(base, "get_output_embeddings") else None
     if decoder is None or head is None:  # not a decoder + output layer model: the model's own loss

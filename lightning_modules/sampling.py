@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
 
-from lightning_modules.decoding import FENCE, FenceTracker, base_of, cache_kwarg, decode
+from lightning_modules.decoding import FENCE, FenceTracker, cache_kwarg, decode, prefill_step
 
 __all__ = ["FENCE", "FenceStop", "sample_replies", "prefill"]
 
@@ -135,8 +135,4 @@ def _generate_chunk(model, tokenizer, prompts, n, temperature, top_p, max_new_to
 
 def prefill(model, ids: torch.Tensor, mask: torch.Tensor) -> DynamicCache:
     """KV cache of left-padded prompts, with the positions ``generate`` would give them."""
-    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
-    name = cache_kwarg(model)
-    out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=True, logits_to_keep=1,
-                **{name: DynamicCache(config=base_of(model).config)})
-    return getattr(out, name)
+    return prefill_step(model, ids, mask)[1]
