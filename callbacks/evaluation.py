@@ -76,33 +76,51 @@ class EvaluationCallback(L.Callback):
             return
         start = time.perf_counter()
         values = {"iteration": iteration}
-        for split in self.splits:
-            problems = trainer.datamodule.problems(split)
-            if problems:
-                values.update(self._evaluate_split(trainer, pl_module, split, problems, iteration))
+        groups = [(split, problems) for split in self.splits if (problems := trainer.datamodule.problems(split))]
+        show = self.progress and trainer.is_global_zero
+        greedy = self._run_splits(trainer, pl_module, groups, 1, 0.0, iteration, "greedy", show) if self.greedy else {}
+        sampled = (self._run_splits(trainer, pl_module, groups, self.num_samples, self.temperature, iteration,
+                                    "sampled", show) if self.num_samples else {})
+        for split, problems in groups:
+            values.update(self._split_metrics(split, problems, greedy.get(split), sampled.get(split)))
         values["time/eval_s"] = time.perf_counter() - start
         iteration_record.add(trainer, values)
         self.last_iteration = iteration
 
-    def _evaluate_split(self, trainer, pl_module, split, problems, iteration) -> dict:
+    def _split_metrics(self, split, problems, greedy_rows, sampled_rows) -> dict:
         out: dict = {}
-        show = self.progress and trainer.is_global_zero
-        if self.greedy:
-            rows = self._run(trainer, pl_module, problems, 1, 0.0, iteration, f"{split} greedy", show)
-            table = [dict(p, solved=float(p["c"] > 0)) for p in solved_by_problem(problems, rows)]
+        if greedy_rows is not None:
+            table = [dict(p, solved=float(p["c"] > 0)) for p in solved_by_problem(problems, greedy_rows)]
             out.update(_grouped(table, "solved", f"{split}/pass@1"))
             out[f"{split}/solved"] = int(sum(p["solved"] for p in table))
             out[f"{split}/problems"] = len(problems)
-            out[f"{split}/statuses"] = status_counts(rows)
-            out[f"{split}/samples_text"] = [r["code"][:600] for r in rows[:3]]
+            out[f"{split}/statuses"] = status_counts(greedy_rows)
+            out[f"{split}/samples_text"] = [r["code"][:600] for r in greedy_rows[:3]]
             out[f"_per_problem/{split}"] = table  # for per-problem records; not written to metrics.jsonl
-        if self.num_samples:
-            rows = self._run(trainer, pl_module, problems, self.num_samples, self.temperature, iteration, f"{split} sampled", show)
-            table = solved_by_problem(problems, rows)
+        if sampled_rows is not None:
+            table = solved_by_problem(problems, sampled_rows)
             for k in self.k:
                 scored = [dict(p, score=pass_at_k(p["n"], p["c"], k)) for p in table]
                 name = f"{split}/pass@{k}" + ("_sampled" if k == 1 and self.greedy else "")
                 out.update(_grouped(scored, "score", name))
+        return out
+
+    def _run_splits(self, trainer, pl_module, groups, n, temperature, iteration, desc, show) -> dict[str, list]:
+        """Rows per split from one sampling call over the problems of all splits.
+
+        Decoding all splits together keeps the batches full: run one split at a time and each
+        small split (6 problems) pays a whole reply's worth of nearly empty decoding steps.
+        """
+        problems = [p for _, split_problems in groups for p in split_problems]
+        if len({p.id for p in problems}) < len(problems):  # a problem in two splits: keep them apart
+            return {split: self._run(trainer, pl_module, ps, n, temperature, iteration, f"{split} {desc}", show)
+                    for split, ps in groups}
+        label = f"{desc} ({', '.join(split for split, _ in groups)})"
+        rows = self._run(trainer, pl_module, problems, n, temperature, iteration, label, show)
+        split_of = {p.id: split for split, ps in groups for p in ps}
+        out: dict[str, list] = {split: [] for split, _ in groups}
+        for row in rows:
+            out[split_of[row["problem_id"]]].append(row)
         return out
 
     def _run(self, trainer, pl_module, problems, n, temperature, iteration, desc, show) -> list[dict]:

@@ -3,8 +3,8 @@ uninterrupted run with the same seed ends: same metrics rows (none twice, none l
 harvests, same adapter weights.
 
 Kill points are reached deterministically through the test-only EXPERT_ITER_FAULT hook
-(callbacks/faults.py). The smoke config samples 5 times per iteration (harvest, then greedy and
-sampled evaluation on val and test), so ``sampled:11`` is the harvest of iteration 2.
+(callbacks/faults.py). The smoke config samples 3 times per iteration (harvest, then one greedy and
+one sampled evaluation call over val and test), so ``sampled:7`` is the harvest of iteration 2.
 """
 
 import os
@@ -19,7 +19,7 @@ from tests.loop_helpers import SMOKE, metrics_rows, solution_rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KILL_POINTS = [
-    "sampled:11",                # (a) during sampling of iteration 2's harvest
+    "sampled:7",                # (a) during sampling of iteration 2's harvest
     "harvest_stats_written:3",   # (b) while iteration 2's solutions are being written
     "harvest_done:3",            # (c) after the harvest, before the checkpoint
     "checkpoint_written:2",      # (d) during the checkpoint write (temp file, not yet renamed)
@@ -73,7 +73,7 @@ def test_sigterm_ends_with_a_clean_checkpoint(straight, tmp_path):
     root = str(tmp_path / "run")
     # SIGTERM while iteration 2's harvest is being sampled: the iteration completes, is
     # checkpointed, and the run stops before training further.
-    stopped = run_main(root, fault="sampled:11:term")
+    stopped = run_main(root, fault="sampled:7:term")
     assert stopped.returncode == 143, stopped.stderr[-3000:]
     assert "--ckpt_path last" in stopped.stderr
     ckpt = torch.load(os.path.join(root, "checkpoints", "last.ckpt"), weights_only=False)

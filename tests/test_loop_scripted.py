@@ -1,9 +1,11 @@
 """A scripted policy (known-correct and known-wrong replies) makes harvest and evaluation exact."""
 
 import os
+from types import SimpleNamespace
 
 import lightning as L
 
+from callbacks import iteration_record
 from callbacks.evaluation import EvaluationCallback
 from callbacks.harvest import HarvestCallback
 from callbacks.metrics_file import MetricsCallback
@@ -69,6 +71,37 @@ def test_harvest_training_set_and_evaluation_follow_the_verdicts(tmp_path):
     assert row["val/pass@2"] == val_expected
     assert metrics_rows(root)[1]["train/steps"] == 2  # 3 solutions, batch size 2
     assert metrics_rows(root)[1]["train/examples"] == 3
+
+
+class RecordingScriptedPolicy(ScriptedPolicy):
+    def __init__(self, problems, **kwargs):
+        super().__init__(problems, **kwargs)
+        self.calls = []
+
+    def sample(self, problem_prompts, n=1, **kwargs):
+        self.calls.append((len(problem_prompts), n, kwargs.get("temperature")))
+        return super().sample(problem_prompts, n=n, **kwargs)
+
+
+def test_evaluation_samples_all_splits_in_one_call_per_mode(tmp_path):
+    data = ExpertIterationDataModule(train_size=6, val_size=4, test_size=3, difficulty_max=3, batch_size=2,
+                                     max_length=4096)
+    data.setup()
+    problems = data.problems("train") + data.problems("val") + data.problems("test")
+    policy = RecordingScriptedPolicy(problems, lora_rank=2, learning_rate=1e-3)
+    evaluation = EvaluationCallback(splits=["train", "val", "test"], num_samples=2, k=[1, 2], progress=False)
+    trainer = SimpleNamespace(datamodule=data, is_global_zero=True, global_rank=0, world_size=1)
+    evaluation._evaluate(trainer, policy, 0)
+    # one greedy call and one sampled call, each over all 13 problems of the three splits
+    assert policy.calls == [(13, 1, 0.0), (13, 2, 0.8)]
+    row = iteration_record.record(trainer)
+    index = {p.id: i for i, p in enumerate(problems)}
+    for split, size in (("train", 6), ("val", 4), ("test", 3)):
+        expected = sum(index[p.id] % 2 == 0 for p in data.problems(split))
+        assert row[f"{split}/problems"] == size
+        assert row[f"{split}/solved"] == expected
+        assert row[f"{split}/pass@1"] == expected / size
+        assert row[f"{split}/pass@2"] == expected / size
 
 
 class SlowScriptedPolicy(ScriptedPolicy):
