@@ -5,7 +5,8 @@
 The reference report's iteration: evaluation on 30 problems (18 train + 6 val + 6 test, greedy),
 a harvest on the 18 train problems, and LoRA training on what was harvested; it spent about
 5 + 5 + 4 minutes (840 s). This runs the same shape through ``main.py`` (configs/seed_reproduction.yaml
-with the model swapped in) for one outer iteration and reads the phase times from metrics.jsonl.
+with the model swapped in, no harvest or evaluation after the training) for one outer iteration
+and reads the phase times from metrics.jsonl.
 The report trained on 9 verified solutions; the 0.5B model solves few of these difficulty 3-7
 problems, so by default the reference solutions of 9 train problems join the harvest
 (``--train-solutions``), and training does the report's amount of work.
@@ -38,6 +39,30 @@ def phase_seconds(rows: list[dict]) -> dict:
     return {phase: sum(r.get(key) or 0.0 for r in rows) for phase, key in keys.items()}
 
 
+def benchmark_config(root: str) -> str:
+    """configs/seed_reproduction.yaml without the work that follows the one timed iteration.
+
+    After the training epoch the loop would harvest and evaluate again (iteration 1); the
+    benchmark stops at the training, so the final harvest is off and evaluation runs only at
+    iteration 0. Returns the path of the written config.
+    """
+    import yaml
+
+    with open(os.path.join(ROOT, "configs", "seed_reproduction.yaml")) as f:
+        config = yaml.safe_load(f)
+    for callback in config["trainer"]["callbacks"]:
+        name = callback["class_path"].rsplit(".", 1)[-1]
+        if name == "HarvestCallback":
+            callback.setdefault("init_args", {})["final_harvest"] = False
+        elif name == "EvaluationCallback":
+            callback.setdefault("init_args", {})["every_n_iterations"] = 2
+    os.makedirs(root, exist_ok=True)
+    path = os.path.join(root, "benchmark_config.yaml")
+    with open(path, "w") as f:
+        yaml.safe_dump(config, f, sort_keys=False)
+    return path
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="qwen2.5-coder-0.5b-instruct")
@@ -49,8 +74,9 @@ def main(argv=None) -> dict:
     from main import cli_main
 
     shutil.rmtree(args.root, ignore_errors=True)
+    config = benchmark_config(args.root)
     start = time.perf_counter()
-    cli_main(["fit", "--config", os.path.join(ROOT, "configs", "seed_reproduction.yaml"),
+    cli_main(["fit", "--config", config,
               f"--model.model={args.model}", f"--trainer.default_root_dir={args.root}", "--trainer.max_epochs=1",
               f"--data.warm_start_problems={args.train_solutions}", "--trainer.enable_progress_bar=false"])
     wall = time.perf_counter() - start

@@ -13,7 +13,8 @@ then one multinomial draw), and greedy decoding gives the same tokens as ``gener
 from __future__ import annotations
 
 import torch
-from transformers import DynamicCache
+
+from lightning_modules.kv_cache import preallocated_cache
 
 FENCE = "```"
 
@@ -65,7 +66,7 @@ def forward_step(model, ids, mask, position_ids, cache, name: str):
 def prefill_step(model, ids: torch.Tensor, mask: torch.Tensor):
     """Last-position logits and KV cache of left-padded prompts, at the positions ``generate`` gives them."""
     position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
-    return forward_step(model, ids, mask, position_ids, DynamicCache(config=base_of(model).config), cache_kwarg(model))
+    return forward_step(model, ids, mask, position_ids, preallocated_cache(base_of(model).config), cache_kwarg(model))
 
 
 def next_tokens(logits: torch.Tensor, temperature: float, top_p: float, candidates: int = 64) -> torch.Tensor:
