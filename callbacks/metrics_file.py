@@ -52,6 +52,8 @@ class MetricsCallback(L.Callback):
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         iteration_record.add(trainer, {
+            # set here too: an iteration with neither harvest nor evaluation still gets its row
+            "iteration": trainer.current_epoch + 1,
             "train/loss_mean": sum(self.losses) / len(self.losses) if self.losses else None,
             "train/steps": len(self.losses),
             # up to the last batch: harvest and evaluation at the epoch's end are timed apart

@@ -145,3 +145,20 @@ def test_final_harvest_can_be_skipped(tmp_path):
     assert "val/pass@1" in rows[2] and rows[2]["train/steps"] > 0
     assert sorted(os.listdir(os.path.join(root, "solutions"))) == [
         "iter_0.jsonl", "iter_0.stats.json", "iter_1.jsonl", "iter_1.stats.json"]
+
+
+def test_an_iteration_without_harvest_or_evaluation_still_gets_its_training_row(tmp_path):
+    root = str(tmp_path)
+    data = ExpertIterationDataModule(train_size=4, val_size=2, test_size=2, difficulty_max=2, batch_size=2,
+                                     max_length=4096)
+    data.setup()
+    scripted = ScriptedPolicy(data.problems("train") + data.problems("val") + data.problems("test"), lora_rank=2,
+                              learning_rate=1e-3)
+    L.Trainer(default_root_dir=root, max_epochs=1, reload_dataloaders_every_n_epochs=1, logger=False,
+              callbacks=[HarvestCallback(samples_per_problem=1, progress=False, final_harvest=False),
+                         EvaluationCallback(every_n_iterations=2, progress=False), MetricsCallback(print_table=False)],
+              enable_checkpointing=False, enable_progress_bar=False, limit_val_batches=0).fit(scripted, datamodule=data)
+    rows = metrics_rows(root)
+    assert [r["iteration"] for r in rows] == [0, 1]
+    assert "val/pass@1" not in rows[1] and "harvest/solve_rate" not in rows[1]
+    assert rows[1]["train/steps"] == 1 and rows[1]["time/train_s"] > 0  # 2 solutions, batch size 2
