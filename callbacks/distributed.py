@@ -38,10 +38,12 @@ def in_problem_order(rows: list[dict], problems: list) -> list[dict]:
 
 def sample_and_verify(trainer, pl_module, problems: list, sample_kwargs: dict, timeout_s, progress) -> list[dict]:
     """Sample on this rank's shard, verify, gather: rows for all ``problems`` on every rank."""
-    from callbacks.verification import verify_replies
+    from callbacks.verification import BackgroundVerifier
 
     mine = shard(problems, trainer.global_rank, trainer.world_size)
-    replies = pl_module.sample([p.prompt for p in mine], progress=progress, **sample_kwargs) if mine else []
-    faults.point("sampled")
-    rows = verify_replies(mine, replies, timeout_s)
+    with BackgroundVerifier(mine, timeout_s) as verifier:  # each batch is verified while the next is sampled
+        replies = (pl_module.sample([p.prompt for p in mine], progress=progress, on_replies=verifier.submit,
+                                    **sample_kwargs) if mine else [])
+        faults.point("sampled")
+        rows = verifier.rows(replies)
     return in_problem_order(gather_rows(rows, trainer.world_size), problems)

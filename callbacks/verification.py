@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+
 from sandbox import verify_batch
 from tasks import extract_code
 
@@ -25,6 +27,47 @@ def verify_replies(problems: list, replies: list[list[str]], timeout_s: float | 
         row["status"] = verdict.status
         row["passed"] = bool(verdict.passed)
     return rows
+
+
+class BackgroundVerifier:
+    """Verifies batches of replies on a background thread while the caller samples the next batch.
+
+    The sandbox runs candidates in its own worker processes, so the thread mostly waits on them;
+    sampling goes on meanwhile. ``submit(indices, replies)`` takes the positions (in ``problems``)
+    of a finished batch; ``rows(replies)`` waits for the submitted work, verifies whatever was never
+    submitted (a sampler without the per-batch hook) and returns the rows in problem order, the
+    same rows :func:`verify_replies` gives. An error in the background re-raises from ``rows``.
+    """
+
+    def __init__(self, problems: list, timeout_s: float | None = None):
+        self.problems, self.timeout_s = problems, timeout_s
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
+        self._batches: list[tuple[list[int], list[int], Future]] = []  # (indices, replies per index, rows)
+
+    def submit(self, indices: list[int], replies: list[list[str]]) -> None:
+        future = self._executor.submit(verify_replies, [self.problems[i] for i in indices], replies, self.timeout_s)
+        self._batches.append((list(indices), [len(r) for r in replies], future))
+
+    def rows(self, replies: list[list[str]]) -> list[dict]:
+        submitted = {i for indices, _, _ in self._batches for i in indices}
+        missing = [i for i in range(len(self.problems)) if i not in submitted]
+        if missing:
+            self.submit(missing, [replies[i] for i in missing])
+        per_problem: dict[int, list[dict]] = {}
+        for indices, counts, future in self._batches:
+            chunk, start = future.result(), 0
+            for i, count in zip(indices, counts):
+                per_problem[i], start = chunk[start : start + count], start + count
+        return [row for i in range(len(self.problems)) for row in per_problem[i]]
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def status_counts(rows: list[dict]) -> dict[str, int]:

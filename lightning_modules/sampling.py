@@ -56,6 +56,7 @@ def sample_replies(
     stop_at_fence: bool = True,
     progress: Callable[[int], None] | None = None,
     min_new_tokens: int = 0,
+    on_replies: Callable[[list[int], list[list[str]]], None] | None = None,
     **generate_kwargs,
 ) -> list[list[str]]:
     """Sample ``n`` replies for each rendered prompt; returns one list of replies per prompt.
@@ -64,6 +65,8 @@ def sample_replies(
     sequences (prompts x n) decoded together. Sampling runs under the given seed inside a forked
     RNG, so the caller's random state is untouched and the same weights, prompts and seed give the
     same replies. Extra keyword arguments switch to ``model.generate`` and are passed to it.
+    ``on_replies(indices, replies)`` is called after each batch with the positions of its prompts
+    in ``prompts`` and their replies (e.g. to verify them while the next batch is sampled).
     """
     if temperature == 0 and n != 1:
         raise ValueError(f"greedy decoding (temperature=0) gives one reply per prompt, got n={n}")
@@ -85,6 +88,8 @@ def sample_replies(
                     out = _decode_chunk(*args, min_new_tokens=min_new_tokens)
                 for i, reply in zip(index, out):
                     replies[i] = reply
+                if on_replies is not None:
+                    on_replies(list(index), out)
                 if progress is not None:
                     progress(len(chunk))
     finally:

@@ -145,6 +145,12 @@ def test_replies_come_back_in_prompt_order_whatever_the_batching():
     together = sample_replies(policy.model, policy.tokenizer, prompts, n=1, max_new_tokens=8, stop_at_fence=False,
                               batch_size=2)
     assert together == one_by_one
+    seen = []
+    hooked = sample_replies(policy.model, policy.tokenizer, prompts, n=1, max_new_tokens=8, stop_at_fence=False,
+                            batch_size=2, on_replies=lambda indices, replies: seen.append((indices, replies)))
+    assert hooked == together and len(seen) == 2  # one call per batch of 2 prompts
+    assert sorted(i for indices, _ in seen for i in indices) == [0, 1, 2]
+    assert all(replies == [together[i] for i in indices] for indices, replies in seen)
 
 
 def test_candidate_nucleus_sampling_draws_from_the_exact_top_p_distribution():
