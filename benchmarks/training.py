@@ -193,7 +193,7 @@ def train_steps(policy, optimizer, batches: list[dict], device) -> list[dict]:
     return rows
 
 
-def _sig(x: float, digits: int = 4) -> float:
+def significant(x: float, digits: int = 4) -> float:
     """``x`` to ``digits`` significant figures (tiny test models give ratios far below 0.001)."""
     return float(f"{x:.{digits}g}")
 
@@ -282,8 +282,8 @@ def main(argv=None) -> dict:
     if cpu_share is not None:
         print(f"cpu: {cpu_share:.0%} of {torch.get_num_threads()} threads busy during the timed steps (column 'cpu': "
               f"cores busy); load average {os.getloadavg()[0]:.2f}")
-    result = {"metric": "lora_training_throughput", "value": _sig(tok_s), "unit": "tokens/s",
-              "baseline": _sig(bound), "ratio": _sig(tok_s / bound), "machine": device_name(),
+    result = {"metric": "lora_training_throughput", "value": significant(tok_s), "unit": "tokens/s",
+              "baseline": significant(bound), "ratio": significant(tok_s / bound), "machine": device_name(),
               "padding_fraction": round(pad, 4), "model": args.model, "dtype": str(dtype).replace("torch.", ""),
               "batch_size": args.batch_size, "steps": args.steps, "matmul_gflops": round(flops / 1e9, 1),
               "n_params": n_params, "gradient_checkpointing": args.gradient_checkpointing,

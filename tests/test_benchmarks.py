@@ -104,3 +104,23 @@ def test_nucleus_benchmark_reports_a_same_run_ratio(capsys):
     result = nucleus.main(["--rows", "8", "--vocab", "5000", "--flat-rows", "2", "--reps", "1"])
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == result
     assert HEADLINE_KEYS <= set(result) and result["value"] > 0 and result["baseline"] > 0
+
+
+def test_decode_step_benchmark_compares_caches_on_the_same_logits(capsys):
+    from benchmarks import decode_step
+
+    result = decode_step.main(["--model", "tiny-random-qwen2", "--batch", "16", "--context", "12", "--steps", "3"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == result
+    assert HEADLINE_KEYS <= set(result) and result["same_logits"] is True
+    assert result["value"] > 0 and result["baseline"] > 0 and result["compute_floor_ms"] > 0
+
+
+def test_iteration_benchmark_config_skips_the_work_after_the_timed_training(tmp_path):
+    import yaml
+
+    from benchmarks import iteration
+
+    with open(iteration.benchmark_config(str(tmp_path))) as f:
+        callbacks = {c["class_path"].rsplit(".", 1)[-1]: c.get("init_args", {}) for c in yaml.safe_load(f)["trainer"]["callbacks"]}
+    assert callbacks["HarvestCallback"]["final_harvest"] is False
+    assert callbacks["EvaluationCallback"]["every_n_iterations"] == 2

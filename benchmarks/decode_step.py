@@ -1,0 +1,101 @@
+"""Where a decoding step's time goes, and the KV cache that appends in place against ``DynamicCache``.
+
+    .venv/bin/python benchmarks/decode_step.py [--model qwen2.5-coder-0.5b-instruct] [--batch 64] [--context 300]
+
+``--batch`` rows (``--batch / 8`` prompts of ``--context`` random tokens, 8 samples each, as in
+sampling) take greedy decoding steps with the adapter merged. Baseline: ``DynamicCache``, which
+appends each step's keys and values with ``torch.cat`` (a copy of the whole cache per layer).
+Ours: ``lightning_modules.kv_cache.preallocated_cache``, which writes them into spare room. Both give
+the same logits (checked). Then one profiled set of steps shows the share of each operator, and
+the roofline lines put the step against the measured matmul rate. The last line is the JSON headline
+(ratio = baseline step time / our step time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import torch  # noqa: E402
+from transformers import DynamicCache  # noqa: E402
+
+from benchmarks.training import device_name, flop_param_count, measure_matmul_flops, significant  # noqa: E402
+from lightning_modules import decoding  # noqa: E402
+from lightning_modules.kv_cache import preallocated_cache  # noqa: E402
+from lightning_modules.merging import merged_adapter  # noqa: E402
+from lightning_modules.policy import PolicyModule  # noqa: E402
+
+
+def step_times(model, prompts: torch.Tensor, samples: int, make_cache, steps: int):
+    """Median seconds per greedy step (after 2 warm-up steps) and the last logits."""
+    name = decoding.cache_kwarg(model)
+    mask = torch.ones_like(prompts)
+    logits, cache = decoding.forward_step(model, prompts, mask, mask.cumsum(-1) - 1, make_cache(), name)
+    cache.batch_repeat_interleave(samples)
+    mask, logits = mask.repeat_interleave(samples, 0), logits.repeat_interleave(samples, 0)
+    times = []
+    for _ in range(steps + 2):
+        start = time.perf_counter()
+        mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
+        chosen = logits.argmax(-1, keepdim=True)
+        logits, cache = decoding.forward_step(model, chosen, mask, mask.sum(-1, keepdim=True) - 1, cache, name)
+        times.append(time.perf_counter() - start)
+    times = sorted(times[2:])
+    return times[len(times) // 2], logits
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="qwen2.5-coder-0.5b-instruct")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--context", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=10)
+    args = parser.parse_args(argv)
+    samples = 8 if args.batch % 8 == 0 else 1
+
+    policy = PolicyModule(model=args.model, lora_rank=16)
+    policy.configure_model()
+    model = policy.model.eval()
+    config = decoding.base_of(model).config
+    gen = torch.Generator().manual_seed(0)
+    high = min(10000, config.vocab_size)
+    prompts = torch.randint(high // 10, high, (args.batch // samples, args.context), generator=gen)
+    flops = measure_matmul_flops(torch.float32, "cpu")
+    with torch.inference_mode(), merged_adapter(model):
+        base_s, base_logits = step_times(model, prompts, samples, lambda: DynamicCache(config=config), args.steps)
+        ours_s, ours_logits = step_times(model, prompts, samples, lambda: preallocated_cache(config), args.steps)
+        same = torch.equal(base_logits, ours_logits)
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            step_times(model, prompts, samples, lambda: preallocated_cache(config), 3)
+    table = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in table)
+    print(f"{args.model}, {args.batch} rows, context {args.context}, fp32, {torch.get_num_threads()} threads, "
+          f"on {device_name()}")
+    print(f"{'variant':<46}{'ms per step':>12}")
+    print(f"{'baseline: DynamicCache (torch.cat per step)':<46}{base_s * 1e3:>12.0f}")
+    print(f"{'ours: preallocated cache (in-place append)':<46}{ours_s * 1e3:>12.0f}")
+    print(f"same logits: {same}")
+    print("share of CPU time in a profiled run (prefill + 3 steps, ours):")
+    for e in sorted(table, key=lambda e: -e.self_cpu_time_total)[:6]:
+        print(f"  {e.key:<52}{100 * e.self_cpu_time_total / total:>6.1f}%")
+    n = flop_param_count(model)  # every matmul weight once, the output layer included
+    floor = 2 * n * args.batch / flops
+    print(f"matmul rate F = {flops / 1e9:.1f} GFLOP/s; 2 x {n / 1e6:.0f}M FLOP per row-token, so the step's "
+          f"compute floor is {floor * 1e3:.0f} ms ({floor / ours_s:.0%} of our step)")
+    result = {"metric": "decode_step_ms", "value": significant(ours_s * 1e3), "unit": "ms",
+              "baseline": significant(base_s * 1e3), "ratio": round(base_s / ours_s, 3), "same_logits": same,
+              "rows": args.batch, "context": args.context, "compute_floor_ms": significant(floor * 1e3),
+              "machine": device_name(), "model": args.model}
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
