@@ -1,6 +1,6 @@
 """Where a decoding step's time goes, and the KV cache that appends in place against ``DynamicCache``.
 
-    .venv/bin/python benchmarks/decode_step.py [--model qwen2.5-coder-0.5b-instruct] [--batch 64] [--context 300]
+    .venv/bin/python benchmarks/decode_step.py [--model qwen2.5-coder-0.5b-instruct] [--batch 128] [--context 640]
 
 ``--batch`` rows (``--batch / 8`` prompts of ``--context`` random tokens, 8 samples each, as in
 sampling) take greedy decoding steps with the adapter merged. Baseline: ``DynamicCache``, which
@@ -52,8 +52,8 @@ def step_times(model, prompts: torch.Tensor, samples: int, make_cache, steps: in
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="qwen2.5-coder-0.5b-instruct")
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--context", type=int, default=300)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--context", type=int, default=640)
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args(argv)
     samples = 8 if args.batch % 8 == 0 else 1
