@@ -6,7 +6,7 @@ Greedy replies (so both variants write the same text) to real training problems,
 closed code fence or end of sequence, ``--batch-size`` sequences decoded together, adapter merged
 as in ``PolicyModule.sample``. Baseline: ``model.generate`` with the same shared prompt
 processing and fence stop, where a finished row stays in the batch until the last row finishes.
-Ours: ``lightning_modules.decoding.decode``, where a finished row leaves the batch at once.
+Ours: ``lightning_modules.continuous.decode``, where a finished row leaves the batch at once.
 The last line is the JSON headline (ratio = baseline seconds / our seconds).
 """
 

@@ -1,10 +1,5 @@
-"""A decode loop that drops finished rows from the batch (no Lightning).
-
-``model.generate`` keeps every row of a batch in every forward pass until the last row finishes:
-a reply that stopped after 60 tokens still costs a row of compute for each of the 300 steps the
-longest reply takes. Here a row leaves the batch (its KV cache rows, its attention mask row) as
-soon as it emits an end-of-sequence token, closes its code fence, or reaches the token budget,
-so each step costs only the rows still writing.
+"""The pieces of a decoding step (no Lightning): prefill, one forward step, the next-token draw,
+end-of-sequence ids and the code-fence stop. The loop that uses them is ``continuous.decode``.
 
 Sampling follows ``generate``'s order (temperature, then top-p over the sorted distribution,
 then one multinomial draw), and greedy decoding gives the same tokens as ``generate``.
@@ -106,50 +101,3 @@ def top_p_filter(scores: torch.Tensor, top_p: float) -> torch.Tensor:
     drop = sorted_scores.softmax(-1).cumsum(-1) <= (1 - top_p)
     drop[:, -1] = False  # always keep the most likely token
     return scores.masked_fill(drop.scatter(1, order, drop), float("-inf"))
-
-
-def decode(model, tokenizer, ids: torch.Tensor, mask: torch.Tensor, n: int, temperature: float, top_p: float,
-           max_new_tokens: int, stop_at_fence: bool = True, min_new_tokens: int = 0) -> list[str]:
-    """Replies for left-padded prompts ``ids``/``mask``, ``n`` per prompt (prompt-major order).
-
-    Each prompt is processed once; its KV cache is repeated for its ``n`` samples.
-    """
-    name = cache_kwarg(model)
-    logits, cache = prefill_step(model, ids, mask)
-    if n > 1:
-        cache.batch_repeat_interleave(n)
-        logits, mask = logits.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)
-    rows = mask.shape[0]
-    stop_set = eos_ids(model, tokenizer)
-    stops = torch.tensor(sorted(stop_set), dtype=torch.long, device=ids.device)
-    pieces: dict[int, str] = {}  # token id -> its text, decoded once
-    tokens: list[list[int]] = [[] for _ in range(rows)]
-    fences = FenceTracker(rows)
-    active = list(range(rows))  # output row of each batch row
-    for step in range(max_new_tokens):
-        if step < min_new_tokens and len(stops):
-            logits[:, stops] = float("-inf")
-        chosen = next_tokens(logits, temperature, top_p).tolist()
-        keep = []
-        for batch_row, (row, token) in enumerate(zip(active, chosen)):
-            if step >= min_new_tokens and token in stop_set:
-                continue
-            tokens[row].append(token)
-            if stop_at_fence and step >= min_new_tokens:
-                if token not in pieces:
-                    pieces[token] = tokenizer.decode([token])
-                if fences.append(row, pieces[token]):
-                    continue
-            keep.append(batch_row)
-        if not keep or step == max_new_tokens - 1:
-            break
-        if len(keep) < len(active):
-            index = torch.tensor(keep, device=ids.device)
-            cache.batch_select_indices(index)
-            mask = mask[index]
-            active = [active[i] for i in keep]
-            chosen = [chosen[i] for i in keep]
-        mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
-        step_ids = torch.tensor(chosen, device=ids.device).unsqueeze(1)
-        logits, cache = forward_step(model, step_ids, mask, mask.sum(-1, keepdim=True) - 1, cache, name)
-    return tokenizer.batch_decode(tokens, skip_special_tokens=True)

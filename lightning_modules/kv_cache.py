@@ -84,6 +84,60 @@ class PreallocatedLayer(DynamicLayer):
     def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
         self.batch_select_indices(beam_idx.to(self.key_buffer.device) if self.length else beam_idx)
 
+    def append_rows(self, other: "PreallocatedLayer", length: int) -> None:
+        """Add ``other``'s rows after ours, both left-padded (with zeros) to ``length`` positions."""
+        def joined(mine, theirs):
+            rows = mine.shape[0] + theirs.shape[0]
+            out = mine.new_zeros((rows, mine.shape[1], length + self.reserve, mine.shape[-1]))
+            out[: mine.shape[0], :, length - self.length : length] = mine[:, :, : self.length]
+            out[mine.shape[0] :, :, length - other.length : length] = theirs[:, :, : other.length]
+            return out
+
+        self.key_buffer = joined(self.key_buffer, other.key_buffer)
+        self.value_buffer = joined(self.value_buffer, other.value_buffer)
+        self.length = length
+        self._expose()
+
+    def drop_left(self, positions: int) -> None:
+        """Forget the first ``positions`` positions of every row (a view: nothing is copied)."""
+        self.key_buffer = self.key_buffer[:, :, positions:]
+        self.value_buffer = self.value_buffer[:, :, positions:]
+        self.length -= positions
+        self._expose()
+
+
+def _layers(cache) -> list[PreallocatedLayer]:
+    if not all(isinstance(layer, PreallocatedLayer) for layer in cache.layers):
+        raise TypeError("rows can be added or trimmed only in a cache made by preallocated_cache")
+    return cache.layers
+
+
+def add_rows(cache, mask: torch.Tensor, new_cache, new_mask: torch.Tensor) -> torch.Tensor:
+    """Append the rows of ``new_cache`` (attention mask ``new_mask``) to ``cache`` (mask ``mask``).
+
+    The shorter side is left-padded with masked positions, as a batch of left-padded prompts is.
+    Returns the joined attention mask.
+    """
+    length = max(mask.shape[1], new_mask.shape[1])
+    for layer, new in zip(_layers(cache), _layers(new_cache)):
+        layer.append_rows(new, length)
+    pad = lambda m: torch.cat([m.new_zeros(m.shape[0], length - m.shape[1]), m], dim=1)  # noqa: E731
+    return torch.cat([pad(mask), pad(new_mask)], dim=0)
+
+
+def trim_padding(cache, mask: torch.Tensor, least: int = 32) -> torch.Tensor:
+    """Drop leading positions that are padding in every row (once there are at least ``least``).
+
+    Rows that joined a long-running batch were left-padded to its length; once the rows that
+    needed those positions have left, attention need not read them. Returns the trimmed mask.
+    """
+    lead = int(mask.any(0).int().argmax()) if mask.any() else 0
+    if lead < least:
+        return mask
+    for layer in _layers(cache):
+        layer.drop_left(lead)
+    return mask[:, lead:]
+
 
 def preallocated_cache(config, reserve: int = 128) -> DynamicCache:
     """A ``DynamicCache`` for ``config`` whose full-attention layers append in place.

@@ -1,9 +1,10 @@
 """Batched sampling of chat replies from a causal LM (no Lightning).
 
-By default replies come from :func:`lightning_modules.decoding.decode`, a loop that processes each
-prompt once, shares its KV cache between its ``n`` samples and drops every row from the batch as
-soon as it finishes. Extra ``generate`` keyword arguments (e.g. ``cache_implementation``) select
-Hugging Face ``generate`` instead, with the same prompt sharing and fence stop.
+By default replies come from :func:`lightning_modules.continuous.decode`, which processes each
+prompt once, shares its KV cache between its ``n`` samples, drops every row from the batch as
+soon as it finishes and fills the freed rows with the next prompts (continuous batching). Extra
+``generate`` keyword arguments (e.g. ``cache_implementation``) select Hugging Face ``generate``
+instead, in fixed batches with the same prompt sharing and fence stop.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Callable
 import torch
 from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
 
-from lightning_modules.decoding import FENCE, FenceTracker, cache_kwarg, decode, prefill_step
+from lightning_modules.continuous import decode, encode_prompts
+from lightning_modules.decoding import FENCE, FenceTracker, cache_kwarg, prefill_step
 
 __all__ = ["FENCE", "FenceStop", "sample_replies", "prefill"]
 
@@ -61,17 +63,17 @@ def sample_replies(
 ) -> list[list[str]]:
     """Sample ``n`` replies for each rendered prompt; returns one list of replies per prompt.
 
-    ``temperature == 0`` means greedy decoding (then ``n`` must be 1). ``batch_size`` counts
+    ``temperature == 0`` means greedy decoding (then ``n`` must be 1). ``batch_size`` is the most
     sequences (prompts x n) decoded together. Sampling runs under the given seed inside a forked
     RNG, so the caller's random state is untouched and the same weights, prompts and seed give the
     same replies. Extra keyword arguments switch to ``model.generate`` and are passed to it.
-    ``on_replies(indices, replies)`` is called after each batch with the positions of its prompts
-    in ``prompts`` and their replies (e.g. to verify them while the next batch is sampled).
+    ``on_replies(indices, replies)`` is called as replies finish (each prompt, or each batch on the
+    ``generate`` path) with the positions of their prompts in ``prompts`` (e.g. to verify them while
+    sampling goes on).
     """
     if temperature == 0 and n != 1:
         raise ValueError(f"greedy decoding (temperature=0) gives one reply per prompt, got n={n}")
-    per_batch = max(1, batch_size // n)
-    # Prompts of similar length share a batch (less left padding); replies return in input order.
+    # Prompts of similar length decode side by side (less left padding); replies return in input order.
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) if isinstance(prompts[i], str) else 0)
     replies: list[list[str]] = [[] for _ in prompts]
     was_training = model.training
@@ -79,22 +81,31 @@ def sample_replies(
     try:
         with torch.random.fork_rng(devices=_devices(model)), torch.inference_mode():
             torch.manual_seed(seed)
-            for _, index in _batches(order, per_batch):
-                chunk = [prompts[i] for i in index]
-                args = (model, tokenizer, chunk, n, temperature, top_p, max_new_tokens, stop_at_fence)
-                if generate_kwargs:
-                    out = _generate_chunk(*args, min_new_tokens=min_new_tokens, **generate_kwargs)
-                else:
-                    out = _decode_chunk(*args, min_new_tokens=min_new_tokens)
-                for i, reply in zip(index, out):
-                    replies[i] = reply
-                if on_replies is not None:
-                    on_replies(list(index), out)
-                if progress is not None:
-                    progress(len(chunk))
+            if generate_kwargs:
+                for _, index in _batches(order, max(1, batch_size // n)):
+                    chunk = [prompts[i] for i in index]
+                    out = _generate_chunk(model, tokenizer, chunk, n, temperature, top_p, max_new_tokens,
+                                          stop_at_fence, min_new_tokens=min_new_tokens, **generate_kwargs)
+                    for i, reply in zip(index, out):
+                        replies[i] = reply
+                    _report(index, out, on_replies, progress)
+            else:
+                def done(position: int, texts: list[str]) -> None:
+                    replies[order[position]] = texts
+                    _report([order[position]], [texts], on_replies, progress)
+
+                decode(model, tokenizer, [prompts[i] for i in order], n, temperature, top_p, max_new_tokens,
+                       batch_size, stop_at_fence, min_new_tokens, on_prompt_done=done)
     finally:
         model.train(was_training)
     return replies
+
+
+def _report(index: list[int], out: list[list[str]], on_replies, progress) -> None:
+    if on_replies is not None:
+        on_replies(list(index), out)
+    if progress is not None:
+        progress(len(index))
 
 
 def _devices(model) -> list:
@@ -102,22 +113,8 @@ def _devices(model) -> list:
     return [device] if device.type == "cuda" else []
 
 
-def _encode(model, tokenizer, prompts):
-    device = next(model.parameters()).device
-    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-    return enc["input_ids"].to(device), enc["attention_mask"].to(device)
-
-
-def _decode_chunk(model, tokenizer, prompts, n, temperature, top_p, max_new_tokens, stop_at_fence,
-                  min_new_tokens=0):
-    ids, mask = _encode(model, tokenizer, prompts)
-    texts = decode(model, tokenizer, ids, mask, n, temperature, top_p, max_new_tokens, stop_at_fence,
-                   min_new_tokens=min_new_tokens)
-    return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
-
-
 def _generate_chunk(model, tokenizer, prompts, n, temperature, top_p, max_new_tokens, stop_at_fence, **extra):
-    ids, mask = _encode(model, tokenizer, prompts)
+    ids, mask = encode_prompts(model, tokenizer, prompts)
     prompt_length = ids.shape[1]
     kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **extra)
     if temperature > 0:

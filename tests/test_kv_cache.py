@@ -49,3 +49,38 @@ def test_appending_writes_in_place_without_reallocating():
 def test_reserve_must_be_positive():
     with pytest.raises(ValueError, match="reserve"):
         PreallocatedLayer(reserve=0)
+
+
+def test_added_rows_are_left_padded_to_the_longer_side_whichever_it_is():
+    from lightning_modules.kv_cache import add_rows, trim_padding
+
+    gen = torch.Generator().manual_seed(1)
+
+    def cache_of(rows, positions):
+        cache = preallocated_cache(CONFIG, reserve=3)
+        k, v = torch.randn(rows, 2, positions, 8, generator=gen), torch.randn(rows, 2, positions, 8, generator=gen)
+        for layer in range(2):
+            cache.update(k, v, layer)
+        return cache, k, torch.ones(rows, positions, dtype=torch.long)
+
+    for first_len, second_len in ((6, 3), (3, 6)):
+        running, k1, m1 = cache_of(2, first_len)
+        joining, k2, m2 = cache_of(1, second_len)
+        mask = add_rows(running, m1, joining, m2)
+        length = max(first_len, second_len)
+        expected = torch.zeros(3, 2, length, 8)
+        expected[:2, :, length - first_len :] = k1
+        expected[2:, :, length - second_len :] = k2
+        assert torch.equal(running.layers[1].keys, expected)
+        assert mask.tolist() == [[0] * (length - first_len) + [1] * first_len] * 2 + [
+            [0] * (length - second_len) + [1] * second_len]
+        running.update(torch.ones(3, 2, 1, 8), torch.ones(3, 2, 1, 8), 0)  # appending still works after a join
+        assert running.get_seq_length(0) == length + 1
+
+    # once the long rows leave, the positions that are padding in every row are dropped
+    running, _, m1 = cache_of(1, 40)
+    joining, k2, m2 = cache_of(1, 4)
+    mask = add_rows(running, m1, joining, m2)
+    running.batch_select_indices(torch.tensor([1]))
+    mask = trim_padding(running, mask[1:])
+    assert mask.tolist() == [[1, 1, 1, 1]] and torch.equal(running.layers[0].keys, k2)

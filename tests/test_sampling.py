@@ -114,6 +114,42 @@ def test_finished_rows_leave_the_batch_and_stop_exactly_at_eos():
     assert sum(batch_rows) < 2 * len(batch_rows)
 
 
+def test_waiting_prompts_join_the_running_batch_and_reply_as_if_alone(monkeypatch):
+    import lightning_modules.continuous as continuous
+
+    torch.manual_seed(1)  # tiny_policy draws its adapter from the global generator (seed 0: degenerate replies)
+    policy = tiny_policy()
+    tok, model = policy.tokenizer, policy.model
+    prompts = [policy.render("first"), policy.render("second prompt, longer " * 3), policy.render("third one " * 2),
+               policy.render("x"), policy.render("fifth and last")]
+    replies = []
+    for prompt in prompts:
+        enc = tok([prompt], return_tensors="pt", add_special_tokens=False)
+        with torch.no_grad():
+            out = model.generate(**enc, do_sample=False, max_new_tokens=12, pad_token_id=tok.pad_token_id)
+        replies.append(out[0, enc["input_ids"].shape[1]:].tolist())
+
+    def ends(token):  # where each reply would end if ``token`` ended sequences
+        return {r.index(token) if token in r else 12 for r in replies}
+
+    eos = max({t for r in replies for t in r[1:]}, key=lambda t: len(ends(t)))  # replies of many lengths
+    assert len(ends(eos)) >= 3
+    joins, real_add_rows = [], continuous.add_rows
+    monkeypatch.setattr(continuous, "add_rows", lambda *a: joins.append(a[1].shape) or real_add_rows(*a))
+    gen = model.get_base_model().generation_config
+    old_eos, gen.eos_token_id = gen.eos_token_id, [eos]
+    try:
+        for n, temperature in ((1, 0.0), (2, 1e-6)):
+            common = dict(n=n, temperature=temperature, max_new_tokens=12, stop_at_fence=False)
+            alone = [sample_replies(model, tok, [p], **common)[0] for p in prompts]
+            joins.clear()
+            together = sample_replies(model, tok, prompts, batch_size=2 * n, **common)
+            assert together == alone
+            assert joins  # rows joined a batch that was still decoding
+    finally:
+        gen.eos_token_id = old_eos
+
+
 def test_fence_stop_in_decode_loop_ends_the_reply_at_the_closing_fence():
     from lightning_modules.decoding import FenceTracker
 
@@ -148,7 +184,7 @@ def test_replies_come_back_in_prompt_order_whatever_the_batching():
     seen = []
     hooked = sample_replies(policy.model, policy.tokenizer, prompts, n=1, max_new_tokens=8, stop_at_fence=False,
                             batch_size=2, on_replies=lambda indices, replies: seen.append((indices, replies)))
-    assert hooked == together and len(seen) == 2  # one call per batch of 2 prompts
+    assert hooked == together and len(seen) == 3  # one call per finished prompt
     assert sorted(i for indices, _ in seen for i in indices) == [0, 1, 2]
     assert all(replies == [together[i] for i in indices] for indices, replies in seen)
 
