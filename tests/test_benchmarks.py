@@ -124,3 +124,14 @@ def test_iteration_benchmark_config_skips_the_work_after_the_timed_training(tmp_
         callbacks = {c["class_path"].rsplit(".", 1)[-1]: c.get("init_args", {}) for c in yaml.safe_load(f)["trainer"]["callbacks"]}
     assert callbacks["HarvestCallback"]["final_harvest"] is False
     assert callbacks["EvaluationCallback"]["every_n_iterations"] == 2
+
+
+@pytest.mark.parametrize("name", ["early_stop", "continuous"])
+def test_greedy_reply_benchmarks_compare_identical_replies(name, capsys):
+    import importlib
+
+    bench = importlib.import_module(f"benchmarks.{name}")
+    result = bench.main(["--model", "tiny-random-qwen2", "--problems", "5", "--batch-size", "2",
+                         "--max-new-tokens", "12"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == result
+    assert HEADLINE_KEYS <= set(result) and result["identical"] == "5/5" and result["value"] > 0

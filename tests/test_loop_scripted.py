@@ -32,12 +32,17 @@ class ScriptedPolicy(PolicyModule):
         return replies
 
 
+def scripted_data(train: int, val: int, test: int, difficulty_max: int):
+    """A set-up data module (batch size 2) and its problems, train then val then test."""
+    data = ExpertIterationDataModule(train_size=train, val_size=val, test_size=test, difficulty_max=difficulty_max,
+                                     batch_size=2, max_length=4096)
+    data.setup()
+    return data, data.problems("train") + data.problems("val") + data.problems("test")
+
+
 def test_harvest_training_set_and_evaluation_follow_the_verdicts(tmp_path):
     root = str(tmp_path)
-    data = ExpertIterationDataModule(train_size=6, val_size=4, test_size=4, difficulty_max=3, batch_size=2,
-                                     max_length=4096)
-    data.setup()
-    problems = data.problems("train") + data.problems("val") + data.problems("test")
+    data, problems = scripted_data(6, 4, 4, 3)
     policy = ScriptedPolicy(problems, lora_rank=2, learning_rate=1e-3)
     callbacks = [
         HarvestCallback(samples_per_problem=3, max_solutions_per_problem=1, progress=False),
@@ -84,10 +89,7 @@ class RecordingScriptedPolicy(ScriptedPolicy):
 
 
 def test_evaluation_samples_all_splits_in_one_call_per_mode(tmp_path):
-    data = ExpertIterationDataModule(train_size=6, val_size=4, test_size=3, difficulty_max=3, batch_size=2,
-                                     max_length=4096)
-    data.setup()
-    problems = data.problems("train") + data.problems("val") + data.problems("test")
+    data, problems = scripted_data(6, 4, 3, 3)
     policy = RecordingScriptedPolicy(problems, lora_rank=2, learning_rate=1e-3)
     evaluation = EvaluationCallback(splits=["train", "val", "test"], num_samples=2, k=[1, 2], progress=False)
     trainer = SimpleNamespace(datamodule=data, is_global_zero=True, global_rank=0, world_size=1)
@@ -113,10 +115,7 @@ class SlowScriptedPolicy(ScriptedPolicy):
 
 
 def test_phase_times_do_not_overlap(tmp_path):
-    data = ExpertIterationDataModule(train_size=2, val_size=1, test_size=1, difficulty_max=2, batch_size=2,
-                                     max_length=4096)
-    data.setup()
-    problems = data.problems("train") + data.problems("val") + data.problems("test")
+    data, problems = scripted_data(2, 1, 1, 2)
     callbacks = [HarvestCallback(samples_per_problem=1, temperature=1.0, progress=False),
                  MetricsCallback(print_table=False)]
     trainer = L.Trainer(default_root_dir=str(tmp_path), max_epochs=1, reload_dataloaders_every_n_epochs=1,
@@ -128,17 +127,19 @@ def test_phase_times_do_not_overlap(tmp_path):
     assert row["time/train_s"] < 1.5  # the epoch-end harvest is not counted as training
 
 
+def small_run(root: str, max_epochs: int, callbacks: list) -> None:
+    """A scripted run on 4/2/2 problems (difficulty 1-2) with the given callbacks and the metrics file."""
+    data, problems = scripted_data(4, 2, 2, 2)
+    scripted = ScriptedPolicy(problems, lora_rank=2, learning_rate=1e-3)
+    L.Trainer(default_root_dir=root, max_epochs=max_epochs, reload_dataloaders_every_n_epochs=1, logger=False,
+              callbacks=[*callbacks, MetricsCallback(print_table=False)], enable_checkpointing=False,
+              enable_progress_bar=False, limit_val_batches=0).fit(scripted, datamodule=data)
+
+
 def test_final_harvest_can_be_skipped(tmp_path):
     root = str(tmp_path)
-    data = ExpertIterationDataModule(train_size=4, val_size=2, test_size=2, difficulty_max=2, batch_size=2,
-                                     max_length=4096)
-    data.setup()
-    scripted = ScriptedPolicy(data.problems("train") + data.problems("val") + data.problems("test"), lora_rank=2,
-                              learning_rate=1e-3)
-    L.Trainer(default_root_dir=root, max_epochs=2, reload_dataloaders_every_n_epochs=1, logger=False,
-              callbacks=[HarvestCallback(samples_per_problem=2, progress=False, final_harvest=False),
-                         EvaluationCallback(num_samples=1, k=[1], progress=False), MetricsCallback(print_table=False)],
-              enable_checkpointing=False, enable_progress_bar=False, limit_val_batches=0).fit(scripted, datamodule=data)
+    small_run(root, 2, [HarvestCallback(samples_per_problem=2, progress=False, final_harvest=False),
+                        EvaluationCallback(num_samples=1, k=[1], progress=False)])
     rows = metrics_rows(root)
     assert [r["iteration"] for r in rows] == [0, 1, 2]
     assert all("harvest/solve_rate" in r for r in rows[:2]) and "harvest/solve_rate" not in rows[2]
@@ -149,15 +150,8 @@ def test_final_harvest_can_be_skipped(tmp_path):
 
 def test_an_iteration_without_harvest_or_evaluation_still_gets_its_training_row(tmp_path):
     root = str(tmp_path)
-    data = ExpertIterationDataModule(train_size=4, val_size=2, test_size=2, difficulty_max=2, batch_size=2,
-                                     max_length=4096)
-    data.setup()
-    scripted = ScriptedPolicy(data.problems("train") + data.problems("val") + data.problems("test"), lora_rank=2,
-                              learning_rate=1e-3)
-    L.Trainer(default_root_dir=root, max_epochs=1, reload_dataloaders_every_n_epochs=1, logger=False,
-              callbacks=[HarvestCallback(samples_per_problem=1, progress=False, final_harvest=False),
-                         EvaluationCallback(every_n_iterations=2, progress=False), MetricsCallback(print_table=False)],
-              enable_checkpointing=False, enable_progress_bar=False, limit_val_batches=0).fit(scripted, datamodule=data)
+    small_run(root, 1, [HarvestCallback(samples_per_problem=1, progress=False, final_harvest=False),
+                        EvaluationCallback(every_n_iterations=2, progress=False)])
     rows = metrics_rows(root)
     assert [r["iteration"] for r in rows] == [0, 1]
     assert "val/pass@1" not in rows[1] and "harvest/solve_rate" not in rows[1]
