@@ -106,7 +106,7 @@ def decode(model, tokenizer, prompts: list[str], n: int, temperature: float, top
         if min_new_tokens and len(stops):
             young = [b for b, steps in enumerate(batch.steps) if steps < min_new_tokens]
             if young:
-                batch.logits[torch.tensor(young).unsqueeze(1), stops.unsqueeze(0)] = float("-inf")
+                batch.logits[torch.tensor(young, device=stops.device).unsqueeze(1), stops.unsqueeze(0)] = float("-inf")
         drawn = next_tokens(batch.logits, temperature, top_p).tolist()
         keep = []
         for b, token in enumerate(drawn):
