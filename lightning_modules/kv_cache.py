@@ -1,8 +1,9 @@
 """A KV cache that writes each new token in place instead of concatenating (no Lightning).
 
 ``DynamicCache`` grows with ``torch.cat``: every decoding step copies every layer's whole cache to
-append one position. At 64 rows x 300+ positions that copy was 16% of a decoding step of the 0.5B
-model on a 2-core CPU (profiled; ``benchmarks/RESULTS.md``). Here each layer keeps a buffer with
+append one position, a cost that grows with rows x positions. For the 0.5B model on a 2-core CPU
+this made a step 1.59x slower at 128 rows x 640 positions, and made no difference at 64 x 300
+(``benchmarks/decode_step.py``, ``benchmarks/RESULTS.md``). Here each layer keeps a buffer with
 ``reserve`` spare positions and appends by writing into it; attention reads a view of the filled
 part. Dropping finished rows or repeating rows for ``n`` samples indexes the whole buffer, so the
 spare room survives. The values seen by attention are the same as ``DynamicCache``'s.
