@@ -36,7 +36,8 @@ def make_problem(family: str, difficulty: int, seed: int) -> Problem:
     module = FAMILY_MODULES[family]
     rng = derive_rng(family, difficulty, seed)
     spec = module.sample_spec(rng, difficulty)
-    inputs = module.sample_inputs(rng, spec, difficulty)[:MAX_TESTS]
+    drawn = module.sample_inputs(rng, spec, difficulty)
+    inputs = drawn[:MAX_TESTS]
     if len(inputs) < MIN_TESTS:
         raise RuntimeError(f"{family} produced only {len(inputs)} tests for seed {seed}")
     tests = [TestCase(args=args, expected=module.solve(spec, *args)) for args in inputs]
@@ -50,6 +51,7 @@ def make_problem(family: str, difficulty: int, seed: int) -> Problem:
         tests=tests,
         reference=module.reference_source(spec),
         spec=spec,
+        edge_tests=min(getattr(drawn, "edge", 0), len(inputs)),
     )
 
 

@@ -50,6 +50,12 @@ def write_json_atomic(path: str | os.PathLike, data) -> None:
         json.dump(data, f, indent=1, ensure_ascii=False)
 
 
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically."""
+    with atomic_writer(path) as f:
+        f.write(text)
+
+
 def append_row(path: str | os.PathLike, row: dict) -> None:
     """Append one row and fsync, so a crash loses at most the row being written."""
     path = os.fspath(path)

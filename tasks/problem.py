@@ -49,7 +49,9 @@ def problem_id(family: str, difficulty: int, spec: dict, tests: list[TestCase]) 
 
 @dataclass(frozen=True)
 class Problem:
-    """A generated problem. `spec` holds the family's parameters (JSON data)."""
+    """A generated problem. `spec` holds the family's parameters (JSON data); the first
+    `edge_tests` tests are the family's hand-picked edge cases, the rest random (not part of the
+    id: it describes the tests, it does not change them)."""
 
     id: str
     family: str
@@ -59,6 +61,7 @@ class Problem:
     tests: list[TestCase] = field(default_factory=list)
     reference: str = ""
     spec: dict = field(default_factory=dict)
+    edge_tests: int = 0
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -78,6 +81,7 @@ class Problem:
             "tests": [t.to_dict() for t in self.tests],
             "reference": self.reference,
             "spec": self.spec,
+            "edge_tests": self.edge_tests,
         }
 
     @classmethod
@@ -95,4 +99,5 @@ class Problem:
             tests=[TestCase.from_dict(t) for t in data["tests"]],
             reference=data.get("reference", ""),
             spec=dict(data.get("spec", {})),
+            edge_tests=int(data.get("edge_tests", 0)),
         )

@@ -57,7 +57,7 @@ def empty_flipped(spec):
     return {**spec, "empty": other[spec["empty"]]}
 
 
-WRONG_EMPTY = respec("wrong_empty_result", empty_flipped)
+WRONG_EMPTY = respec("wrong_empty_result", empty_flipped, lambda s: s["empty"] != "never")
 VARIANTS = {
     "arithmetic": [
         axis("division"), axis("precedence"), WRONG_EMPTY, axis("div_zero"),

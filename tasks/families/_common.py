@@ -1,9 +1,9 @@
-"""Helpers shared by the families: prompt layout, source templates, input dedup."""
+"""Helpers shared by the families: prompt layout, source templates, input dedup, the ladder."""
 from __future__ import annotations
 
 import json
 import textwrap
-from typing import Iterable
+from typing import Callable, Iterable
 
 MIN_TESTS = 10
 MAX_TESTS = 30
@@ -24,10 +24,46 @@ def render_prompt(signature: str, task: str, rules: list[str], examples: list[tu
         for args, expected in examples:
             lines.append(f"    >>> {call_text(entry_point, args)}")
             lines.append(f"    {expected!r}")
-    lines += ["", f"Reply with the complete function `{entry_point}` (plus any helpers it needs) "
-              "in a single ```python code block. Use only the standard library; do not read "
-              "input or print."]
+    lines += ["", answer_format(entry_point)]
     return "\n".join(lines)
+
+
+def climb(spec: dict, difficulty: int, twists: list[tuple[str, Callable[[dict], None]]]) -> dict:
+    """The difficulty ladder: keep the first ``difficulty - 1`` twists as drawn, undo the rest.
+
+    ``twists`` lists a family's departures from its canonical task, easiest first, each as
+    ``(name, undo)`` where ``undo(spec)`` sets the canonical value in place. Difficulty 1 is the
+    canonical task; each step up lets one more twist be drawn (it may still come out canonical);
+    from ``len(twists) + 1`` on the whole spec space is reachable, as drawn.
+
+    >>> undo = [("loud", lambda s: s.update(loud=False)), ("fast", lambda s: s.update(fast=False))]
+    >>> [climb({"loud": True, "fast": True}, d, undo) for d in (1, 2, 3)]
+    [{'loud': False, 'fast': False}, {'loud': True, 'fast': False}, {'loud': True, 'fast': True}]
+    """
+    for _, undo in twists[max(0, difficulty - 1):]:
+        undo(spec)
+    return spec
+
+
+def renamed(name: str, old: tuple, new: tuple) -> str:
+    """The name in ``new`` at the position of ``name`` in ``old`` (deterministic re-naming when a
+    twist that picks the name list, e.g. a direction, is undone).
+
+    >>> renamed("b", ("a", "b", "c"), ("x", "y"))
+    'y'
+    """
+    return new[old.index(name) % len(new)] if name in old else name
+
+
+def answer_format(entry_point: str) -> str:
+    """The prompt's last paragraph: the function alone, nothing around it.
+
+    Replies that restate the spec as a docstring and append their own example calls waste the
+    token budget, and a budget that cuts them turns a complete function into a syntax error.
+    """
+    return (f"Reply with only the function `{entry_point}` (plus any helpers it needs) in a single "
+            "```python code block. Use only the standard library. Do not add a docstring, "
+            "comments, example calls, tests or prints.")
 
 
 def call_text(entry_point: str, args: list) -> str:
@@ -75,15 +111,23 @@ def target_count(difficulty: int) -> int:
     return min(MAX_TESTS, 10 + 2 * difficulty)
 
 
+class Cases(list):
+    """Argument lists whose first ``edge`` entries are hand-picked edge cases."""
+
+    edge = 0
+
+
 def fill_random(edge: list[list], make_one, difficulty: int, max_tries: int = 400) -> list[list]:
     """Edge cases first, then distinct random cases from `make_one()` up to the target count.
 
     At least `3 + difficulty // 2` random cases are added (within the cap of 30), so that
     problems differ even when a spec's edge cases alone would reach the target.
 
-    `make_one` returns an argument list, or None to skip (e.g. a rejected sample).
+    `make_one` returns an argument list, or None to skip (e.g. a rejected sample). The result's
+    ``edge`` attribute counts the leading edge cases.
     """
-    cases = dedupe(edge)[:MAX_TESTS]
+    cases = Cases(dedupe(edge)[:MAX_TESTS])
+    cases.edge = len(cases)
     seen = {json.dumps(c) for c in cases}
     goal = min(MAX_TESTS, max(target_count(difficulty), len(cases) + 3 + difficulty // 2))
     for _ in range(max_tries):
@@ -129,6 +173,35 @@ def division_rules(spec: dict, symbol: str = "/") -> list[str]:
 def sample_operators(rng) -> str:
     """`+` and `-` always, `*` and `/` usually."""
     return "+-" + ("*" if rng.random() < 0.8 else "") + ("/" if rng.random() < 0.7 else "")
+
+
+def empty_rule(spec: dict, what: str = "the empty string ''") -> list[str]:
+    """The prompt rule for the ``empty`` spec key ("never": the input is never empty)."""
+    if spec["empty"] == "never":
+        return ["The input is never empty."]
+    return [f"For {what}, return {spec['empty']!r}."]
+
+
+def reference_empty(spec: dict):
+    """The ``empty`` value a reference source returns for "" (unreachable when "never")."""
+    return None if spec["empty"] == "never" else spec["empty"]
+
+
+def no_division(spec: dict) -> None:
+    """Ladder undo: the canonical operators ``+ - *`` (no ``/``, so no division keys)."""
+    spec.update(operators="+-*", division=None, div_zero=None)
+
+
+def floor_division(spec: dict) -> None:
+    """Ladder undo: ``/`` (when present) rounds like ``//``."""
+    if spec["division"] is not None:
+        spec["division"] = "floor"
+
+
+def safe_division(spec: dict) -> None:
+    """Ladder undo: inputs never divide by zero."""
+    if spec["div_zero"] is not None:
+        spec["div_zero"] = "never"
 
 
 def sample_division(rng, operators: str) -> dict:

@@ -2,14 +2,20 @@
 
 Spec axes: function name, operators (+ - always, * and / usually), precedence (standard or
 strictly left to right), division rounding (floor or truncation), division by zero (return None,
-evaluates to 0, or never occurs), unary minus allowed, spaces between tokens, result for "".
+evaluates to 0, or never occurs), unary minus allowed, spaces between tokens, result for "" (or
+never empty).
+
+Ladder: difficulty 1 is the canonical task (usual precedence, `+ - *` and parentheses, no spaces,
+no unary minus, never empty); each step up may add one twist, in the order of `TWISTS`.
 """
 from __future__ import annotations
 
 import re
 
-from tasks.families._common import (division_rules, fill_random, fill_template, int_divide,
-                                     render_prompt, sample_division, sample_operators)
+from tasks.families._common import (climb, division_rules, empty_rule, fill_random, fill_template,
+                                     floor_division, int_divide, no_division, reference_empty,
+                                     render_prompt, safe_division, sample_division,
+                                     sample_operators)
 
 NAME = "arithmetic"
 SUMMARY = "evaluate an infix integer expression string"
@@ -26,7 +32,22 @@ def sample_spec(rng, difficulty: int) -> dict:
     spec["unary_minus"] = rng.random() < 0.5
     spec["spaces"] = rng.random() < 0.5
     spec["empty"] = rng.choice([0, None])
-    return spec
+    return climb(spec, difficulty, TWISTS)
+
+
+def _standard_precedence(spec: dict) -> None:
+    spec["precedence"] = "standard" if ("*" in spec["operators"] or "/" in spec["operators"]) else None
+
+
+TWISTS = [
+    ("spaces", lambda s: s.update(spaces=False)),
+    ("division", no_division),                                      # `/` rounding like `//`
+    ("unary_minus", lambda s: s.update(unary_minus=False)),
+    ("empty", lambda s: s.update(empty="never")),
+    ("truncation", floor_division),
+    ("division_by_zero", safe_division),
+    ("left_to_right", _standard_precedence),
+]
 
 
 _REFERENCE = '''
@@ -107,7 +128,7 @@ def reference_source(spec: dict) -> str:
     else:
         levels = ["+-", "*/"]
     return fill_template(_REFERENCE, NAME=spec["entry_point"], LEVELS=levels,
-                         DIVISION=spec["division"], DIV_ZERO=spec["div_zero"], EMPTY=spec["empty"])
+                         DIVISION=spec["division"], DIV_ZERO=spec["div_zero"], EMPTY=reference_empty(spec))
 
 
 def _to_postfix(tokens: list[str], spec: dict) -> list[str]:
@@ -205,7 +226,7 @@ def _render(rng, spec: dict, tokens: list[str]) -> str:
 
 def _edge_cases(spec: dict) -> list[str]:
     ops = spec["operators"]
-    cases = ["", "42", "((7))", "7-2-3", "10-(4-1)"]
+    cases = ([] if spec["empty"] == "never" else [""]) + ["42", "((7))", "7-2-3", "10-(4-1)"]
     if "*" in ops:
         cases += ["2+3*4", "2*3+4", "2*(3+4)"]
     if "/" in ops:
@@ -217,7 +238,7 @@ def _edge_cases(spec: dict) -> list[str]:
     if spec["unary_minus"]:
         cases += ["-3-4", "-(2+3)-1", "4--3"] + (["-7/2"] if "/" in ops else [])
     if spec["spaces"]:
-        cases += [" 1 +  2 ", "   "]
+        cases += [" 1 +  2 "] + ([] if spec["empty"] == "never" else ["   "])
     return cases
 
 
@@ -258,7 +279,7 @@ def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
     rules.append("Spaces may appear anywhere between tokens; ignore them." if spec["spaces"]
                  else "The string contains no spaces.")
     empty_desc = "an empty string or one of only spaces" if spec["spaces"] else "the empty string"
-    rules.append(f"For {empty_desc} (no tokens at all), return {spec['empty']!r}.")
+    rules += empty_rule(spec, f"{empty_desc} (no tokens at all)")
     returns = "int | None" if spec["empty"] is None or spec["div_zero"] == "none" else "int"
     return render_prompt(f"def {name}(expr: str) -> {returns}",
                          "Write a Python function that evaluates an integer arithmetic expression "

@@ -3,12 +3,15 @@
 Spec axes: function name, direction (to/from base), base (2-36), digit alphabet (0-9 then
 lowercase, 0-9 then uppercase, or a scrambled set of letters), negative numbers (minus sign,
 return None, or never given), minimum width with zero-digit padding when writing.
+
+Ladder: difficulty 1 is the canonical task (write a non-negative integer in base b with the
+digits 0-9a-z, no padding); each step up may add one twist, in the order of `TWISTS`.
 """
 from __future__ import annotations
 
 import string
 
-from tasks.families._common import fill_random, fill_template, render_prompt
+from tasks.families._common import climb, fill_random, fill_template, render_prompt, renamed
 
 NAME = "base_convert"
 SUMMARY = "convert an integer to or from a base-b string with a given digit alphabet"
@@ -30,8 +33,23 @@ def sample_spec(rng, difficulty: int) -> dict:
     negative = rng.choice(["minus", "none", "never"] if direction == "to_base"
                           else ["minus", "never"])
     width = rng.choice([0, 0, 4, 6, 8]) if direction == "to_base" else 0
-    return {"entry_point": rng.choice(NAMES[direction]), "direction": direction, "base": base,
+    spec = {"entry_point": rng.choice(NAMES[direction]), "direction": direction, "base": base,
             "digits": digits, "negative": negative, "width": width}
+    return climb(spec, difficulty, TWISTS)
+
+
+def _to_base(spec: dict) -> None:
+    if spec["direction"] == "from_base":
+        spec.update(direction="to_base",
+                    entry_point=renamed(spec["entry_point"], NAMES["from_base"], NAMES["to_base"]))
+
+
+TWISTS = [
+    ("from_base", _to_base),
+    ("negative", lambda s: s.update(negative="never")),
+    ("width", lambda s: s.update(width=0)),
+    ("alphabet", lambda s: s.update(digits=STANDARD[:s["base"]])),
+]
 
 
 _REFERENCE = '''

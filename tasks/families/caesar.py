@@ -3,12 +3,15 @@
 Spec axes: function name, shift (1-25), direction (forward to encrypt, backward to decrypt),
 output case (preserve, lower, upper), digits (keep, rotate mod 10, drop), other characters
 (keep or drop).
+
+Ladder: difficulty 1 is the canonical task (encrypt: shift letters forward, case kept, every
+other character unchanged); each step up may add one twist, in the order of `TWISTS`.
 """
 from __future__ import annotations
 
 import string
 
-from tasks.families._common import fill_random, fill_template, render_prompt
+from tasks.families._common import climb, fill_random, fill_template, render_prompt, renamed
 
 NAME = "caesar"
 SUMMARY = "Caesar-shift the letters (and maybe digits) of a text"
@@ -22,9 +25,24 @@ def sample_spec(rng, difficulty: int) -> dict:
     direction = rng.choice(["encrypt", "decrypt"])
     shift = rng.randint(1, 25)
     digit_modes = ["keep", "rotate", "drop"] if shift % 10 else ["keep", "drop"]  # rotate 10 = keep
-    return {"entry_point": rng.choice(NAMES[direction]), "direction": direction, "shift": shift,
+    spec = {"entry_point": rng.choice(NAMES[direction]), "direction": direction, "shift": shift,
             "case": rng.choice(["preserve", "lower", "upper"]), "digits": rng.choice(digit_modes),
             "others": rng.choice(["keep", "drop"])}
+    return climb(spec, difficulty, TWISTS)
+
+
+def _encrypt(spec: dict) -> None:
+    if spec["direction"] == "decrypt":
+        spec.update(direction="encrypt",
+                    entry_point=renamed(spec["entry_point"], NAMES["decrypt"], NAMES["encrypt"]))
+
+
+TWISTS = [
+    ("decrypt", _encrypt),
+    ("others_dropped", lambda s: s.update(others="keep")),
+    ("case", lambda s: s.update(case="preserve")),
+    ("digits", lambda s: s.update(digits="keep")),
+]
 
 
 _REFERENCE = '''

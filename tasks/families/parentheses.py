@@ -3,12 +3,15 @@
 Spec axes: function name, which bracket pairs count (1-4 of () [] {} <>), which other characters
 appear and must be ignored (letters, spaces, and bracket characters that do NOT count here),
 answer mode (bool "balanced?" or max nesting depth / -1), result for the empty string.
+
+Ladder: difficulty 1 is the canonical task (`()[]{}`, brackets only, balanced -> bool, "" is
+balanced); each step up may add one twist, in the order of `TWISTS`.
 """
 from __future__ import annotations
 
 import re
 
-from tasks.families._common import fill_random, fill_template, render_prompt
+from tasks.families._common import climb, fill_random, fill_template, render_prompt, renamed
 
 NAME = "parentheses"
 SUMMARY = "decide whether a bracket string is balanced, or measure its nesting depth"
@@ -26,8 +29,25 @@ def sample_spec(rng, difficulty: int) -> dict:
     mode = "bool" if rng.random() < 0.65 else "depth"
     names = NAMES_BOOL if mode == "bool" else NAMES_DEPTH
     empty = rng.choice([True, False]) if mode == "bool" else rng.choice([0, -1])
-    return {"entry_point": rng.choice(names), "kinds": kinds, "ignored": foreign + filler,
+    spec = {"entry_point": rng.choice(names), "kinds": kinds, "ignored": foreign + filler,
             "mode": mode, "empty": empty}
+    return climb(spec, difficulty, TWISTS)
+
+
+def _bool_mode(spec: dict) -> None:
+    if spec["mode"] == "depth":
+        spec.update(mode="bool", empty=True,
+                    entry_point=renamed(spec["entry_point"], NAMES_DEPTH, NAMES_BOOL))
+
+
+BRACKETS = "".join(PAIRS)
+TWISTS = [
+    ("kinds", lambda s: s.update(kinds=["()", "[]", "{}"])),
+    ("filler", lambda s: s.update(ignored="".join(c for c in s["ignored"] if c in BRACKETS))),
+    ("depth", _bool_mode),
+    ("foreign_brackets", lambda s: s.update(ignored="".join(c for c in s["ignored"] if c not in BRACKETS))),
+    ("empty", lambda s: s.update(empty=True if s["mode"] == "bool" else 0)),
+]
 
 
 _REFERENCE = '''

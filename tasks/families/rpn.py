@@ -2,12 +2,17 @@
 
 Spec axes: function name, operators, token separator (space, comma or semicolon), division
 rounding, division by zero, negative literals such as "-3", malformed input (return None or never
-occurs), result for "".
+occurs), result for "" (or never empty).
+
+Ladder: difficulty 1 is the canonical task (space-separated, `+ - *`, non-negative literals,
+well-formed and non-empty input); each step up may add one twist, in the order of `TWISTS`.
 """
 from __future__ import annotations
 
-from tasks.families._common import (division_rules, fill_random, fill_template, int_divide,
-                                     render_prompt, sample_division, sample_operators)
+from tasks.families._common import (climb, division_rules, empty_rule, fill_random, fill_template,
+                                     floor_division, int_divide, no_division, reference_empty,
+                                     render_prompt, safe_division, sample_division,
+                                     sample_operators)
 
 NAME = "rpn"
 SUMMARY = "evaluate a Reverse Polish Notation string"
@@ -24,7 +29,18 @@ def sample_spec(rng, difficulty: int) -> dict:
     spec["negative_literals"] = rng.random() < 0.5
     spec["malformed"] = rng.choice(["none", "never"])
     spec["empty"] = rng.choice([0, None])
-    return spec
+    return climb(spec, difficulty, TWISTS)
+
+
+TWISTS = [
+    ("division", no_division),                                      # `/` rounding like `//`
+    ("negative_literals", lambda s: s.update(negative_literals=False)),
+    ("empty", lambda s: s.update(empty="never")),
+    ("truncation", floor_division),
+    ("division_by_zero", safe_division),
+    ("malformed", lambda s: s.update(malformed="never")),
+    ("separator", lambda s: s.update(separator=" ")),
+]
 
 
 _REFERENCE = '''
@@ -74,7 +90,7 @@ def __NAME__(text):
 def reference_source(spec: dict) -> str:
     """Stack-machine solution specialised to the spec."""
     return fill_template(_REFERENCE, NAME=spec["entry_point"], SEPARATOR=spec["separator"],
-                         DIVISION=spec["division"], DIV_ZERO=spec["div_zero"], EMPTY=spec["empty"])
+                         DIVISION=spec["division"], DIV_ZERO=spec["div_zero"], EMPTY=reference_empty(spec))
 
 
 class _Malformed(Exception):
@@ -150,7 +166,9 @@ def _break(rng, tokens: list[str]) -> list[str]:
 
 def _edge_cases(spec: dict) -> list[list[str]]:
     ops = spec["operators"]
-    cases = [[], ["5"], ["0"], ["3", "4", "-"], ["10", "2", "3", "-", "-"]]
+    cases = [["5"], ["0"], ["3", "4", "-"], ["10", "2", "3", "-", "-"]]
+    if spec["empty"] != "never":
+        cases.insert(0, [])
     if "*" in ops:
         cases += [["2", "3", "4", "*", "+"], ["2", "3", "+", "4", "*"]]
     if "/" in ops:
@@ -202,8 +220,9 @@ def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
         rules.append("If the expression is malformed (an operator finds fewer than two values, or "
                      "more than one value is left at the end), return None.")
     else:
-        rules.append("Apart from the empty string, inputs are always well-formed expressions.")
-    rules.append(f"For the empty string '', return {spec['empty']!r}.")
+        rules.append("Inputs are always well-formed expressions"
+                     + (", apart from the empty string." if spec["empty"] != "never" else "."))
+    rules += empty_rule(spec)
     maybe_none = spec["empty"] is None or spec["div_zero"] == "none" or spec["malformed"] == "none"
     return render_prompt(f"def {name}(text: str) -> {'int | None' if maybe_none else 'int'}",
                          "Write a Python function that evaluates an integer expression written in "

@@ -3,6 +3,10 @@
 Spec axes: function name, direction (encode/decode), group order (count before or after the
 letter), whether a count of 1 is written or omitted, maximum run per group when encoding (none or
 9), letters used (lowercase only or mixed case, which are distinct).
+
+Ladder: difficulty 1 is the canonical task (encode lowercase letters, letter then count, counts
+of 1 written, no run limit: "aaab" -> "a3b1"); each step up may add one twist, in the order of
+`TWISTS`.
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import itertools
 import re
 import string
 
-from tasks.families._common import fill_random, fill_template, render_prompt
+from tasks.families._common import climb, fill_random, fill_template, render_prompt, renamed
 
 NAME = "run_length"
 SUMMARY = "run-length encode or decode a string of letters"
@@ -21,11 +25,27 @@ NAMES = {"encode": ("rle_encode", "encode_runs", "compress", "run_length_encode"
 def sample_spec(rng, difficulty: int) -> dict:
     """Draw a spec; `max_run` only applies to encoding (None when decoding)."""
     direction = rng.choice(["encode", "decode"])
-    return {"entry_point": rng.choice(NAMES[direction]), "direction": direction,
+    spec = {"entry_point": rng.choice(NAMES[direction]), "direction": direction,
             "order": rng.choice(["count_first", "letter_first"]),
             "ones": rng.choice(["write", "omit"]),
             "max_run": rng.choice([None, 9]) if direction == "encode" else None,
             "letters": rng.choice([string.ascii_lowercase, string.ascii_letters])}
+    return climb(spec, difficulty, TWISTS)
+
+
+def _encode(spec: dict) -> None:
+    if spec["direction"] == "decode":
+        spec.update(direction="encode",
+                    entry_point=renamed(spec["entry_point"], NAMES["decode"], NAMES["encode"]))
+
+
+TWISTS = [
+    ("mixed_case", lambda s: s.update(letters=string.ascii_lowercase)),
+    ("decode", _encode),
+    ("ones_omitted", lambda s: s.update(ones="write")),
+    ("count_first", lambda s: s.update(order="letter_first")),
+    ("max_run", lambda s: s.update(max_run=None)),
+]
 
 
 _REFERENCE = '''
