@@ -1,17 +1,23 @@
 """Markdown tables of a run's accuracy and phase times, from its metrics.jsonl (no Lightning).
 
     python -m callbacks.report RUN_DIR     # prints the tables; paste into a results page
+    python -m callbacks.report RUN_DIR --failures [--iteration N] [--phase harvest|eval]
+                                           # why samples failed (callbacks.failure_report)
 
 Train accuracy is the harvest's: ``sample accuracy`` (correct samples / samples, the sampled
 pass@1 estimate) and ``solve rate`` (problems with at least one correct sample of k). Val and
-test accuracy are the evaluation's pass@1 (greedy when the run evaluates greedily).
+test accuracy are the evaluation's pass@1 (greedy when the run evaluates greedily) with its 95%
+Wilson interval over problems, and the sampled pass@1 (mean of c/n) with its (conservative) Wilson interval over problems.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 
+from callbacks.failure_report import failures_report
+from callbacks.samples_file import PHASES
 from tasks.jsonl import read_rows
 
 
@@ -30,20 +36,34 @@ def _groups(rows: list[dict], prefix: str) -> tuple[list[str], list[str]]:
     return sorted(names - set(difficulties)), difficulties
 
 
+def _interval(r: dict, key: str) -> str:
+    """`` [lo, hi]`` in percent from ``KEY_low``/``KEY_high`` ('' when the row has none)."""
+    low, high = r.get(key + "_low"), r.get(key + "_high")
+    return "" if low is None or high is None else f" [{100 * low:.1f}, {100 * high:.1f}]"
+
+
+def _accuracy_cells(r: dict, split: str) -> str:
+    """pass@1 with its counts and interval, then sampled pass@1 with its interval."""
+    greedy = f"{_pct(r.get(split + '/pass@1'))} ({r.get(split + '/solved', '-')}/{r.get(split + '/problems', '-')})"
+    sampled = r.get(split + "/pass@1_sampled")
+    sampled_cell = "-" if sampled is None else _pct(sampled) + _interval(r, split + "/pass@1_sampled")
+    return f"{greedy}{_interval(r, split + '/pass@1')} | {sampled_cell}"
+
+
 def overall_table(rows: list[dict]) -> str:
-    """One line per iteration: train (harvest), val and test accuracy, data and phase seconds."""
-    head = ("| iteration | train sample acc. | train solve rate | val pass@1 | test pass@1 | solutions kept "
-            "| trained on | train loss | harvest s | train s | eval s |")
-    lines = [head, "|" + "---:|" * 11]
+    """One line per iteration: train (harvest), val and test accuracy with 95% intervals, data and
+    phase seconds."""
+    head = ("| iteration | train sample acc. | train solve rate | val pass@1 [95% CI] | val pass@1 sampled [95% CI] "
+            "| test pass@1 [95% CI] | test pass@1 sampled [95% CI] | solutions kept | trained on | train loss "
+            "| harvest s | train s | eval s |")
+    lines = [head, "|" + "---:|" * 13]
     for r in rows:
-        val = f"{_pct(r.get('val/pass@1'))} ({r.get('val/solved', '-')}/{r.get('val/problems', '-')})"
-        test = f"{_pct(r.get('test/pass@1'))} ({r.get('test/solved', '-')}/{r.get('test/problems', '-')})"
         loss = r.get("train/loss_mean")
         lines.append(
             f"| {r['iteration']} | {_pct(r.get('harvest/sample_accuracy'))} | {_pct(r.get('harvest/solve_rate'))} "
-            f"| {val} | {test} | {r.get('harvest/solutions', '-')} | {r.get('train/examples', '-')} "
-            f"| {'-' if loss is None else f'{loss:.3f}'} | {_secs(r.get('time/harvest_s'))} "
-            f"| {_secs(r.get('time/train_s'))} | {_secs(r.get('time/eval_s'))} |")
+            f"| {_accuracy_cells(r, 'val')} | {_accuracy_cells(r, 'test')} | {r.get('harvest/solutions', '-')} "
+            f"| {r.get('train/examples', '-')} | {'-' if loss is None else f'{loss:.3f}'} "
+            f"| {_secs(r.get('time/harvest_s'))} | {_secs(r.get('time/train_s'))} | {_secs(r.get('time/eval_s'))} |")
     return "\n".join(lines)
 
 
@@ -78,13 +98,37 @@ def report(rows: list[dict]) -> str:
 def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir")
+    parser.add_argument("--failures", action="store_true",
+                        help="failure causes per family and difficulty, from the run's samples/ files")
+    parser.add_argument("--iteration", type=int, help="with --failures: only this iteration (default: all)")
+    parser.add_argument("--phase", choices=PHASES, help="with --failures: only this phase (default: both)")
     args = parser.parse_args(argv)
-    path = os.path.join(args.run_dir, "metrics.jsonl")
+    if not args.failures and (args.iteration is not None or args.phase is not None):
+        parser.error("--iteration and --phase go with --failures")
+    text = _failures_text(args) if args.failures else _metrics_text(args.run_dir)
+    print(text, end="")
+    return text
+
+
+def _metrics_text(run_dir: str) -> str:
+    path = os.path.join(run_dir, "metrics.jsonl")
     rows = read_rows(path)
     if not rows:
         raise SystemExit(f"{path} has no rows (or does not exist): nothing to report")
-    text = report(rows)
-    print(text, end="")
+    return report(rows)
+
+
+def _failures_text(args) -> str:
+    text = failures_report(args.run_dir, args.iteration, args.phase)
+    folder = os.path.join(args.run_dir, "samples")
+    if text is None:
+        print(f"{folder} does not exist: this run recorded no per-sample verdicts (runs made before "
+              "samples/iter_N.{harvest,eval}.jsonl existed), so there are no failure causes to report",
+              file=sys.stderr)
+        raise SystemExit(2)
+    if not text:
+        print(f"{folder} has no samples file for iteration={args.iteration} phase={args.phase}", file=sys.stderr)
+        raise SystemExit(2)
     return text
 
 

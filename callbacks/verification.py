@@ -4,28 +4,39 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from callbacks.failures import classify
 from sandbox import verify_batch
 from tasks import extract_code
 
+REPLY_CHARS = 1500  # of each raw reply kept in a row (the samples files, the failure report)
+
 
 def verify_replies(problems: list, replies: list[list[str]], timeout_s: float | None = None) -> list[dict]:
-    """One row per reply: problem fields, the extracted code, the sandbox status and ``passed``.
+    """One row per reply: problem fields, the extracted code, the sandbox status and ``passed``,
+    the sandbox's ``detail``, the ``reply`` (cut to 1500 characters), its failure ``cause`` and,
+    when known, the ``failing_test`` (see :mod:`callbacks.failures`).
 
     A reply without a code block gets status ``no_code`` without reaching the sandbox.
     """
-    rows, jobs, job_rows = [], [], []
+    rows, jobs, job_rows, sources = [], [], [], []
     for problem, problem_replies in zip(problems, replies):
         for index, reply in enumerate(problem_replies):
-            code = extract_code(reply)
+            code = extract_code(reply, entry_point=problem.entry_point)
             row = {"problem_id": problem.id, "family": problem.family, "difficulty": problem.difficulty,
-                   "sample": index, "code": code or "", "status": "no_code", "passed": False}
+                   "sample": index, "code": code or "", "status": "no_code", "passed": False, "detail": "",
+                   "reply": reply[:REPLY_CHARS]}
             rows.append(row)
+            sources.append((problem, reply))
             if code:
                 jobs.append((code, problem.entry_point, problem.tests))
                 job_rows.append(row)
     for row, verdict in zip(job_rows, verify_batch(jobs, timeout_s=timeout_s) if jobs else []):
-        row["status"] = verdict.status
-        row["passed"] = bool(verdict.passed)
+        row.update(status=verdict.status, passed=bool(verdict.passed), detail=verdict.detail)
+    for row, (problem, reply) in zip(rows, sources):
+        found = classify(problem, reply, row["code"], row["status"], row["detail"])
+        row["cause"] = found["cause"]
+        if found["test"] is not None:
+            row["failing_test"] = found["test"]
     return rows
 
 
