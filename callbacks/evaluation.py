@@ -8,9 +8,12 @@ import lightning as L
 
 from callbacks import iteration_record
 from callbacks.checks import check_sampling_args
+from callbacks.failures import cause_counts
+from callbacks.intervals import mean_interval, wilson
 from callbacks.pass_at_k import mean_by, pass_at_k
 from callbacks.progress import progress_bar
 from callbacks.distributed import sample_and_verify
+from callbacks.samples_file import write_samples
 from callbacks.verification import solved_by_problem, status_counts
 
 
@@ -20,6 +23,11 @@ class EvaluationCallback(L.Callback):
     ``SPLIT/pass@1`` is the greedy solve rate. With ``num_samples = n > 0`` it also reports
     ``SPLIT/pass@k`` for each k <= n, the unbiased estimator of Chen et al. (2021). Each figure is
     also broken down by family (``SPLIT/pass@1/rpn``) and by difficulty (``SPLIT/pass@1/d5``).
+    95% intervals: ``SPLIT/pass@1_low``/``_high`` (greedy, Wilson over problems) and, with samples,
+    ``SPLIT/pass@1_sampled`` (mean over problems of c/n, written whatever the greedy setting) with
+    ``SPLIT/pass@1_sampled_low``/``_high`` (Wilson over problems, conservative). Failure causes
+    of the greedy replies (the sampled ones without greedy) go to ``SPLIT/failures/<cause>``; every
+    reply's verdict to ``samples/iter_N.eval.jsonl`` (with ``split`` and ``mode``).
 
     Args:
         splits: which problem splits to evaluate (``val``, ``test``, ``train``, ``ood``).
@@ -81,6 +89,7 @@ class EvaluationCallback(L.Callback):
         greedy = self._run_splits(trainer, pl_module, groups, 1, 0.0, iteration, "greedy", show) if self.greedy else {}
         sampled = (self._run_splits(trainer, pl_module, groups, self.num_samples, self.temperature, iteration,
                                     "sampled", show) if self.num_samples else {})
+        write_samples(trainer, iteration, "eval", _tagged_rows({"greedy": greedy, "sampled": sampled}))
         for split, problems in groups:
             values.update(self._split_metrics(split, problems, greedy.get(split), sampled.get(split)))
         values["time/eval_s"] = time.perf_counter() - start
@@ -94,6 +103,7 @@ class EvaluationCallback(L.Callback):
             out.update(_grouped(table, "solved", f"{split}/pass@1"))
             out[f"{split}/solved"] = int(sum(p["solved"] for p in table))
             out[f"{split}/problems"] = len(problems)
+            out[f"{split}/pass@1_low"], out[f"{split}/pass@1_high"] = wilson(out[f"{split}/solved"], len(table))
             out[f"{split}/statuses"] = status_counts(greedy_rows)
             out[f"{split}/samples_text"] = [r["code"][:600] for r in greedy_rows[:3]]
             out[f"_per_problem/{split}"] = table  # for per-problem records; not written to metrics.jsonl
@@ -103,6 +113,11 @@ class EvaluationCallback(L.Callback):
                 scored = [dict(p, score=pass_at_k(p["n"], p["c"], k)) for p in table]
                 name = f"{split}/pass@{k}" + ("_sampled" if k == 1 and self.greedy else "")
                 out.update(_grouped(scored, "score", name))
+            per_problem = [pass_at_k(p["n"], p["c"], 1) for p in table if p["n"]]  # c/n
+            out[f"{split}/pass@1_sampled"] = sum(per_problem) / max(1, len(per_problem))
+            low, high = mean_interval(per_problem)
+            out[f"{split}/pass@1_sampled_low"], out[f"{split}/pass@1_sampled_high"] = low, high
+        out.update(cause_counts(greedy_rows if greedy_rows is not None else sampled_rows or [], split))
         return out
 
     def _run_splits(self, trainer, pl_module, groups, n, temperature, iteration, desc, show) -> dict[str, list]:
@@ -136,6 +151,12 @@ class EvaluationCallback(L.Callback):
 
     def load_state_dict(self, state: dict) -> None:
         self.last_iteration = state.get("last_iteration", -1)
+
+
+def _tagged_rows(by_mode: dict[str, dict[str, list]]) -> list[dict]:
+    """Every evaluation row with its ``split`` and ``mode`` (greedy, sampled), for the samples file."""
+    return [dict(row, split=split, mode=mode)
+            for mode, by_split in by_mode.items() for split, rows in by_split.items() for row in rows]
 
 
 def _grouped(table: list[dict], value: str, name: str) -> dict:

@@ -10,10 +10,12 @@ import lightning as L
 
 from callbacks import faults, iteration_record
 from callbacks.checks import check_sampling_args
+from callbacks.failures import cause_counts
 from callbacks.progress import progress_bar
 from tasks.jsonl import read_rows, write_json_atomic, write_rows_atomic
 from callbacks.selection import select_solutions
 from callbacks.distributed import sample_and_verify
+from callbacks.samples_file import write_samples
 from callbacks.verification import solved_by_problem, status_counts
 
 
@@ -21,7 +23,9 @@ class HarvestCallback(L.Callback):
     """Gathers the training set of the next outer iteration.
 
     Runs at fit start (iteration 0, before any training) and after every training epoch. Writes
-    ``solutions/iter_N.jsonl`` and hands the solutions to the datamodule. A harvest file that
+    every sample's verdict to ``samples/iter_N.harvest.jsonl``, then ``solutions/iter_N.jsonl``,
+    and hands the solutions to the datamodule; failure causes are counted in
+    ``harvest/failures/<cause>``. A harvest file that
     exists but was never trained on (crash before the checkpoint) is reused, not resampled.
 
     Args:
@@ -100,7 +104,8 @@ class HarvestCallback(L.Callback):
         if stored is not None:
             records, stats = stored
         else:
-            records, stats = self._sample_and_verify(trainer, pl_module, datamodule, iteration)
+            records, stats, rows = self._sample_and_verify(trainer, pl_module, datamodule, iteration)
+            write_samples(trainer, iteration, "harvest", rows)
             if trainer.is_global_zero:
                 write_json_atomic(stats_path, stats)
                 faults.point("harvest_stats_written")
@@ -131,12 +136,13 @@ class HarvestCallback(L.Callback):
             "harvest/solutions": len(records),
             "harvest/warm_start_solutions": sum(r["source"] != "model" for r in records),
             "harvest/statuses": status_counts(rows),
+            **cause_counts(rows, "harvest"),
             "harvest/difficulty_min": datamodule.train_range()[0],
             "harvest/difficulty_max": datamodule.train_range()[1],
             **breakdown(per_problem),
             "time/harvest_s": time.perf_counter() - start,
         }
-        return records, stats
+        return records, stats, rows
 
 
 def breakdown(per_problem: list[dict]) -> dict:

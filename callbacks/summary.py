@@ -8,6 +8,7 @@ COLUMNS = (
     ("sols", "harvest/solutions", "{:>5}"),
     ("loss", "train/loss_mean", "{:>7.4f}"),
     ("val@1", "val/pass@1", "{:>6.1%}"),
+    ("val@1s", "val/pass@1_sampled", "{:>10±}"),  # sampled pass@1 ± half its 95% interval, in %
     ("test@1", "test/pass@1", "{:>6.1%}"),
     ("new", "val/first_solved_this_iter", "{:>4}"),
     ("jump", "grok/jump", "{:>4}"),
@@ -29,10 +30,27 @@ def header(row: dict | None = None) -> str:
 def _width(fmt: str) -> int:
     """The field width of a ``{:>W...}`` format.
 
-    >>> _width("{:>7.1%}")
-    7
+    >>> _width("{:>7.1%}"), _width("{:>10±}")
+    (7, 10)
     """
-    return int(fmt[3:].split(".")[0].rstrip("}"))
+    return int(fmt[3:].split(".")[0].rstrip("}").rstrip("±"))
+
+
+def _cell(fmt: str, row: dict, key: str) -> str:
+    """One value; ``±`` formats show ``KEY`` in percent and half the width of the interval
+    ``KEY_low``..``KEY_high`` (the value alone when the interval is missing).
+
+    >>> _cell("{:>10±}", {"a": 0.125, "a_low": 0.05, "a_high": 0.2}, "a")
+    '  12.5±7.5'
+    """
+    value = row.get(key)
+    if value is None:
+        return "-".rjust(_width(fmt))
+    if not fmt.endswith("±}"):
+        return fmt.format(value)
+    low, high = row.get(key + "_low"), row.get(key + "_high")
+    text = f"{100 * value:.1f}" + ("" if low is None or high is None else f"±{50 * (high - low):.1f}")
+    return text.rjust(_width(fmt))
 
 
 def format_row(row: dict) -> str:
@@ -41,8 +59,4 @@ def format_row(row: dict) -> str:
     >>> format_row({"iteration": 2, "val/pass@1": 0.5}).split()[:2]
     ['2', '-']
     """
-    values = dict(row)
-    return " ".join(
-        fmt.format(values[key]) if values.get(key) is not None else "-".rjust(_width(fmt))
-        for _, key, fmt in COLUMNS
-    )
+    return " ".join(_cell(fmt, row, key) for _, key, fmt in COLUMNS)
