@@ -2,7 +2,8 @@
 
 Set ``EXPERT_ITER_FAULT=POINT:N`` to SIGKILL the process the N-th time ``POINT`` is reached
 (``POINT:N:term`` sends SIGTERM instead, as a scheduler preempting the job would).
-Points: ``sampled`` (replies sampled, nothing written), ``harvest_stats_written`` (stats file
+Points: ``sampled`` (replies sampled, nothing written), ``retry_sampled`` (a harvest's hinted
+retries sampled, nothing written), ``harvest_stats_written`` (stats file
 written, solutions file not yet), ``harvest_done`` (harvest in memory and on disk, checkpoint not
 yet written), ``checkpoint_written`` (checkpoint bytes in a temp file, not yet renamed),
 ``checkpoint_done`` (checkpoint renamed into place). Unset (the default), this does nothing.

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
 
 import lightning as L
 
-from callbacks import faults, iteration_record
+from callbacks import faults, harvest_plan, iteration_record
 from callbacks.checks import check_sampling_args
+from lightning_modules.checks import require
 from callbacks.failures import cause_counts
 from callbacks.progress import progress_bar
 from tasks.jsonl import read_rows, write_json_atomic, write_rows_atomic
@@ -41,6 +43,20 @@ class HarvestCallback(L.Callback):
         final_harvest: also harvest after the last training epoch. Its solve rate is the last
             iteration's train accuracy, but nothing trains on it; false saves that sampling
             (the last row then has val/test accuracy only).
+        adaptive_budget: spend ``sample_budget`` samples where they teach: ``first_samples`` for
+            every problem, then ``first_samples`` more at a time for the least-sampled problems
+            with no correct sample yet, up to ``max_samples_per_problem`` each. False: every
+            problem gets ``samples_per_problem``.
+        sample_budget: samples per harvest under ``adaptive_budget`` (null: ``samples_per_problem``
+            x problems, the uniform plan's compute). Hinted retries count against it.
+        first_samples: samples per problem in the adaptive plan's first round and in each later one.
+        max_samples_per_problem: the adaptive plan's cap per problem.
+        retry_failed: after the first round, one hinted attempt (``retry_samples`` replies) for
+            each problem whose samples all failed: its prompt adds the failing attempt and the
+            hidden test it failed (input, expected output, what it returned or raised; never the
+            reference). A retry that passes every hidden test is kept (``source: retry``) and
+            trained on the original, hint-free prompt.
+        retry_samples: replies per hinted retry.
     """
 
     feeds_metrics_row = True
@@ -57,10 +73,20 @@ class HarvestCallback(L.Callback):
         seed: int = 0,
         progress: bool = True,
         final_harvest: bool = True,
+        adaptive_budget: bool = False,
+        sample_budget: int | None = None,
+        first_samples: int = 2,
+        max_samples_per_problem: int = 16,
+        retry_failed: bool = False,
+        retry_samples: int = 1,
     ):
         check_sampling_args("harvest", samples_per_problem, temperature, top_p, max_new_tokens, batch_size, timeout_s)
         if max_solutions_per_problem < 1:
             raise ValueError(f"harvest.max_solutions_per_problem = {max_solutions_per_problem} is invalid: must be >= 1")
+        check_plan_args(sample_budget, first_samples, max_samples_per_problem, retry_samples, temperature)
+        self.adaptive_budget, self.sample_budget = adaptive_budget, sample_budget
+        self.first_samples, self.max_samples_per_problem = first_samples, max_samples_per_problem
+        self.retry_failed, self.retry_samples = retry_failed, retry_samples
         self.samples_per_problem = samples_per_problem
         self.temperature = temperature
         self.top_p = top_p
@@ -116,17 +142,15 @@ class HarvestCallback(L.Callback):
 
     def _sample_and_verify(self, trainer, pl_module, datamodule, iteration: int):
         start = time.perf_counter()
-        problems = datamodule.problems("train")
-        show = self.progress and trainer.is_global_zero
-        with progress_bar(len(problems), f"harvest {iteration}: sampling", show) as update:
-            sample_kwargs = dict(
-                n=self.samples_per_problem, temperature=self.temperature, top_p=self.top_p,
-                max_new_tokens=self.max_new_tokens, batch_size=self.batch_size,
-                seed=iteration_record.phase_seed(self.seed, iteration, "harvest"),
-            )
-            rows = sample_and_verify(trainer, pl_module, problems, sample_kwargs, self.timeout_s, update)
+        problems = datamodule.train_problems(iteration)
+        first = self.first_samples if self.adaptive_budget else self.samples_per_problem
+        rows = self._round(trainer, pl_module, problems, first, iteration, "harvest")
+        retries = self._retry(trainer, pl_module, problems, rows, iteration) if self.retry_failed else []
+        rows += retries
+        if self.adaptive_budget:
+            rows += self._adaptive_rounds(trainer, pl_module, problems, rows, iteration)
         kept = select_solutions(rows, self.max_solutions_per_problem)
-        records = [_solution_record(r, iteration, "model") for r in kept]
+        records = [_solution_record(r, iteration, r.get("source", "model")) for r in kept]
         if iteration == 0:
             records += [dict(r, iteration=0) for r in datamodule.warm_start_records()]
         per_problem = solved_by_problem(problems, rows)
@@ -134,15 +158,85 @@ class HarvestCallback(L.Callback):
             "harvest/solve_rate": sum(p["c"] > 0 for p in per_problem) / max(1, len(per_problem)),
             "harvest/sample_accuracy": sum(r["passed"] for r in rows) / max(1, len(rows)),
             "harvest/solutions": len(records),
-            "harvest/warm_start_solutions": sum(r["source"] != "model" for r in records),
+            "harvest/warm_start_solutions": sum(r["source"] == "warm_start_reference" for r in records),
             "harvest/statuses": status_counts(rows),
             **cause_counts(rows, "harvest"),
             "harvest/difficulty_min": datamodule.train_range()[0],
             "harvest/difficulty_max": datamodule.train_range()[1],
             **breakdown(per_problem),
+            **spending(rows, retries),
             "time/harvest_s": time.perf_counter() - start,
         }
         return records, stats, rows
+
+    def _round(self, trainer, pl_module, problems, n: int, iteration: int, phase: str) -> list[dict]:
+        """``n`` samples for each of ``problems`` (their ``prompt`` as given), verified."""
+        show = self.progress and trainer.is_global_zero
+        with progress_bar(len(problems), f"harvest {iteration}: {phase.replace('harvest', 'sampling', 1)}",
+                          show) as update:
+            sample_kwargs = dict(
+                n=n, temperature=self.temperature, top_p=self.top_p, max_new_tokens=self.max_new_tokens,
+                batch_size=self.batch_size, seed=iteration_record.phase_seed(self.seed, iteration, phase),
+            )
+            return sample_and_verify(trainer, pl_module, problems, sample_kwargs, self.timeout_s, update)
+
+    def _retry(self, trainer, pl_module, problems, rows, iteration: int) -> list[dict]:
+        """One hinted attempt for each problem whose samples all failed (rows marked ``retry``)."""
+        drawn = harvest_plan.counts(rows)
+        by_problem: dict[str, list[dict]] = {}
+        for row in rows:
+            by_problem.setdefault(row["problem_id"], []).append(row)
+        hinted = []
+        for p in problems:
+            hint = harvest_plan.hint_prompt(p, by_problem.get(p.id, [])) if drawn.get(p.id, (0, 1))[1] == 0 else None
+            if hint is not None:
+                hinted.append(dataclasses.replace(p, prompt=hint))
+        if self.adaptive_budget:  # retries are paid from the budget
+            hinted = hinted[: max(0, self._budget(problems) - len(rows)) // self.retry_samples]
+        retries = self._round(trainer, pl_module, hinted, self.retry_samples, iteration, "harvest/retry") if hinted else []
+        faults.point("retry_sampled")
+        return [dict(r, source="retry") for r in harvest_plan.renumber(retries, drawn)]
+
+    def _adaptive_rounds(self, trainer, pl_module, problems, rows, iteration: int) -> list[dict]:
+        """Further rounds of ``first_samples`` for unsolved problems, while the budget lasts."""
+        extra: list[dict] = []
+        by_id = {p.id: p for p in problems}
+        for round_index in range(1, self.max_samples_per_problem + 1):
+            drawn = harvest_plan.counts(rows + extra)
+            chosen = harvest_plan.next_round(list(by_id), drawn, self.first_samples, self.max_samples_per_problem,
+                                             self._budget(problems) - len(rows) - len(extra))
+            if not chosen:
+                break
+            got = self._round(trainer, pl_module, [by_id[i] for i in chosen], self.first_samples, iteration,
+                              f"harvest/round{round_index}")
+            extra += harvest_plan.renumber(got, drawn)
+        return extra
+
+    def _budget(self, problems) -> int:
+        return self.sample_budget if self.sample_budget is not None else self.samples_per_problem * len(problems)
+
+
+def spending(rows: list[dict], retries: list[dict]) -> dict:
+    """How the harvest's samples were spent: in all, per family, and on hinted retries."""
+    stats = {"harvest/samples_drawn": len(rows), "harvest/retry_attempts": len(retries),
+             "harvest/retry_solutions": len({r["problem_id"] for r in retries if r["passed"]})}
+    for row in rows:
+        key = f"harvest/samples_drawn/{row['family']}"
+        stats[key] = stats.get(key, 0) + 1
+    return stats
+
+
+def check_plan_args(sample_budget, first_samples, max_samples_per_problem, retry_samples, temperature) -> None:
+    require(sample_budget is None or (isinstance(sample_budget, int) and sample_budget >= 1), "harvest.sample_budget",
+            sample_budget, "null or an integer >= 1")
+    require(isinstance(first_samples, int) and first_samples >= 1, "harvest.first_samples", first_samples,
+            "an integer >= 1")
+    require(isinstance(max_samples_per_problem, int) and max_samples_per_problem >= first_samples,
+            "harvest.max_samples_per_problem", max_samples_per_problem, f">= harvest.first_samples ({first_samples})")
+    require(isinstance(retry_samples, int) and retry_samples >= 1, "harvest.retry_samples", retry_samples,
+            "an integer >= 1")
+    require(temperature > 0 or (first_samples == 1 and retry_samples == 1), "harvest.temperature", temperature,
+            "> 0 when more than one sample per problem is drawn (0 means greedy)")
 
 
 def breakdown(per_problem: list[dict]) -> dict:

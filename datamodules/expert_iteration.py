@@ -40,6 +40,10 @@ class ExpertIterationDataModule(L.LightningDataModule):
             reference solutions of this many train problems (labelled ``warm_start_reference``).
         curriculum_step: how far ``CurriculumCallback`` shifts the train difficulty range each
             time it raises it (a new set of train problems is drawn at each level).
+        fresh_train: draw a new set of ``train_size`` train problems for every outer iteration
+            (deterministic from ``seed`` and the iteration, never a val/test/ood problem nor one
+            drawn for an earlier iteration), at the curriculum's current difficulty range; the
+            problems of iteration N are written to ``train/iter_N.jsonl``. False: one fixed set.
     """
 
     def __init__(
@@ -58,6 +62,7 @@ class ExpertIterationDataModule(L.LightningDataModule):
         passes_per_iteration: int = 1,
         warm_start_problems: int = 0,
         curriculum_step: int = 1,
+        fresh_train: bool = False,
     ):
         super().__init__()
         families = list(families or FAMILIES)
@@ -70,6 +75,8 @@ class ExpertIterationDataModule(L.LightningDataModule):
         self.harvest: dict[int, list[dict]] = {}
         self.level = 0  # curriculum level: how many times the train range was raised
         self._train_levels: dict[int, list] = {}
+        self._fresh: dict[int, list] = {}  # fresh_train: iteration -> its problems
+        self.level_of_iteration: dict[int, int] = {}  # fresh_train: the curriculum level of each draw
         self.last_counts: dict[str, int] = {}
 
     # ----- problems -------------------------------------------------------------------------
@@ -88,25 +95,56 @@ class ExpertIterationDataModule(L.LightningDataModule):
     def _write_or_check_splits(self, run_dir: str) -> None:
         os.makedirs(run_dir, exist_ok=True)
         for name, problems in self.splits.items():
-            path = os.path.join(run_dir, f"{name}.jsonl")
-            if os.path.exists(path):
-                stored = [p.id for p in load_jsonl(path)]
-                if stored != [p.id for p in problems]:
-                    raise ValueError(
-                        f"{path} holds other problems than this config builds (data.* settings changed?); "
-                        "use a new --trainer.default_root_dir or restore the original data settings"
-                    )
-            else:
-                save_jsonl(problems, path)
+            self._write_or_check(os.path.join(run_dir, f"{name}.jsonl"), problems)
+
+    @staticmethod
+    def _write_or_check(path: str, problems: list) -> None:
+        if os.path.exists(path):
+            stored = [p.id for p in load_jsonl(path)]
+            if stored != [p.id for p in problems]:
+                raise ValueError(
+                    f"{path} holds other problems than this config builds (data.* settings changed?); "
+                    "use a new --trainer.default_root_dir or restore the original data settings"
+                )
+        else:
+            save_jsonl(problems, path)
 
     def problems(self, split: str) -> list:
         if not self.splits:
             self.setup()
         if split == "train":
-            return self._train_at(self.level)
+            return self.train_problems(max(self.level_of_iteration, default=0))
         if split not in self.splits:
             raise KeyError(f"no split {split!r}; have {sorted(self.splits)}")
         return self.splits[split]
+
+    def train_problems(self, iteration: int) -> list:
+        """The train problems the harvest of ``iteration`` samples on."""
+        if not self.splits:
+            self.setup()
+        if not self.hparams.fresh_train:
+            return self._train_at(self.level)
+        if iteration not in self._fresh:
+            for earlier in range(iteration):  # every earlier draw is avoided, so it must exist
+                self._fresh_draw(earlier)
+            self._fresh_draw(iteration)
+        return self._fresh[iteration]
+
+    def _fresh_draw(self, iteration: int) -> None:
+        if iteration in self._fresh:
+            return
+        level = self.level_of_iteration.setdefault(iteration, self.level)
+        if iteration == 0 and level == 0:
+            problems = self.splits["train"]
+        else:
+            avoid = [p for name in self.splits for p in self.splits[name]]
+            avoid += [p for i in sorted(self._fresh) for p in self._fresh[i]]
+            problems = build_extra_split(f"train_iter{iteration}", self.hparams.train_size, self.hparams.families,
+                                         *self.train_range(level), self.hparams.seed, avoid)
+        self._fresh[iteration] = problems
+        if self.trainer is not None and self.trainer.is_global_zero:
+            self._write_or_check(os.path.join(self.trainer.default_root_dir, "train", f"iter_{iteration}.jsonl"),
+                                 problems)
 
     # ----- curriculum ---------------------------------------------------------------------
     def train_range(self, level: int | None = None) -> tuple[int, int]:
@@ -120,6 +158,8 @@ class ExpertIterationDataModule(L.LightningDataModule):
         if self.train_range() == self.train_range(self.level + 1):
             return False
         self.level += 1
+        if self.hparams.fresh_train:  # the next iteration's draw takes the new range
+            return True
         problems = self._train_at(self.level)
         if self.trainer is not None and self.trainer.is_global_zero:
             save_jsonl(problems, os.path.join(self.trainer.default_root_dir, f"train_level{self.level}.jsonl"))
@@ -179,7 +219,9 @@ class ExpertIterationDataModule(L.LightningDataModule):
 
     def _encode(self, records: list[dict]) -> list[dict]:
         policy = self._policy()
-        by_id = {p.id: p for level in range(self.level + 1) for p in self._train_at(level)}
+        levels = [0] if self.hparams.fresh_train else range(self.level + 1)
+        by_id = {p.id: p for level in levels for p in self._train_at(level)}
+        by_id.update({p.id: p for problems in self._fresh.values() for p in problems})
         examples = []
         for r in records:
             ex = encode_example(policy.tokenizer, policy.render(by_id[r["problem_id"]].prompt),
@@ -190,8 +232,11 @@ class ExpertIterationDataModule(L.LightningDataModule):
 
     # ----- resume ---------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"harvest": {str(i): recs for i, recs in self.harvest.items()}, "level": self.level}
+        return {"harvest": {str(i): recs for i, recs in self.harvest.items()}, "level": self.level,
+                "level_of_iteration": {str(i): lv for i, lv in self.level_of_iteration.items()}}
 
     def load_state_dict(self, state: dict) -> None:
         self.harvest = {int(i): list(recs) for i, recs in state.get("harvest", {}).items()}
         self.level = int(state.get("level", 0))
+        self.level_of_iteration = {int(i): int(lv) for i, lv in state.get("level_of_iteration", {}).items()}
+        self._fresh = {}  # drawn again, identically, from the seed and the levels

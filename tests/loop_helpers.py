@@ -23,3 +23,17 @@ def metrics_rows(root: str) -> list[dict]:
 def solution_rows(root: str, iteration: int) -> list[dict]:
     with open(os.path.join(root, "solutions", f"iter_{iteration}.jsonl")) as f:
         return [json.loads(line) for line in f]
+
+
+def smoke_variant(folder: str, **harvest_args) -> str:
+    """A copy of the smoke config whose HarvestCallback takes ``harvest_args``; returns its path."""
+    import yaml
+
+    with open(SMOKE) as f:
+        config = yaml.safe_load(f)
+    harvest = next(c for c in config["trainer"]["callbacks"] if c["class_path"].endswith("HarvestCallback"))
+    harvest["init_args"].update(harvest_args)
+    path = os.path.join(folder, "smoke_variant.yaml")
+    with open(path, "w") as f:
+        yaml.safe_dump(config, f)
+    return path

@@ -15,7 +15,7 @@ import sys
 import pytest
 import torch
 
-from tests.loop_helpers import SMOKE, metrics_rows, solution_rows
+from tests.loop_helpers import SMOKE, metrics_rows, smoke_variant, solution_rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KILL_POINTS = [
@@ -27,11 +27,11 @@ KILL_POINTS = [
 ]
 
 
-def run_main(root, *extra, fault=None):
+def run_main(root, *extra, fault=None, config=SMOKE):
     env = {k: v for k, v in os.environ.items() if k != "EXPERT_ITER_FAULT"}
     if fault:
         env["EXPERT_ITER_FAULT"] = fault
-    cmd = [sys.executable, "main.py", "fit", "--config", SMOKE, f"--trainer.default_root_dir={root}",
+    cmd = [sys.executable, "main.py", "fit", "--config", config, f"--trainer.default_root_dir={root}",
            "--trainer.enable_progress_bar=false", "--trainer.max_epochs=3", *extra]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
@@ -55,7 +55,29 @@ def test_kill_then_resume_matches_uninterrupted(fault, straight, tmp_path):
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     resumed = run_main(root, "--ckpt_path=last")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert_same_run(straight, root)
 
+
+def test_kill_during_retries_with_fresh_problems_resumes_the_same(tmp_path):
+    """Fresh train problems each iteration and hinted retries: killed in iteration 1's retries."""
+    config = smoke_variant(str(tmp_path), retry_failed=True, adaptive_budget=True, sample_budget=24,
+                           first_samples=1, max_samples_per_problem=4)
+    extra = ("--data.fresh_train=true",)
+    straight_root, root = str(tmp_path / "straight"), str(tmp_path / "run")
+    assert run_main(straight_root, *extra, config=config).returncode == 0
+    killed = run_main(root, *extra, config=config, fault="retry_sampled:2")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    resumed = run_main(root, *extra, "--ckpt_path=last", config=config)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert_same_run(straight_root, root)
+    for i in range(4):
+        assert open(os.path.join(root, "train", f"iter_{i}.jsonl")).read() == \
+            open(os.path.join(straight_root, "train", f"iter_{i}.jsonl")).read()
+    rows = metrics_rows(root)
+    assert all(r["harvest/retry_attempts"] > 0 and r["harvest/samples_drawn"] == 24 for r in rows), rows
+
+
+def assert_same_run(straight, root):
     a, b = metrics_rows(straight), metrics_rows(root)
     assert [r["iteration"] for r in b] == [0, 1, 2, 3]
     for ra, rb in zip(a, b):
