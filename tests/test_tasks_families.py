@@ -89,9 +89,9 @@ def test_hidden_inputs_grow_with_difficulty(family):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_specs_vary_across_seeds(family):
-    # difficulty 8: past the ladder, where every twist may be drawn
-    specs = {json.dumps(make_problem(family, 8, seed).spec, sort_keys=True) for seed in range(50)}
-    names = {make_problem(family, 8, seed).entry_point for seed in range(50)}
+    # difficulty 10: past the ladder, where every twist may be drawn
+    specs = {json.dumps(make_problem(family, 10, seed).spec, sort_keys=True) for seed in range(50)}
+    names = {make_problem(family, 10, seed).entry_point for seed in range(50)}
     assert len(specs) >= 25 and len(names) >= 3
 
 
@@ -124,7 +124,7 @@ def _conflicts(family: str, a: dict, b: dict) -> bool:
 @pytest.mark.parametrize("family", FAMILIES)
 def test_one_reference_does_not_solve_two_different_specs(family):
     """No single reference solves both of two problems whose specs conflict."""
-    problems = [make_problem(family, 8, seed) for seed in range(24)]  # past the ladder
+    problems = [make_problem(family, 10, seed) for seed in range(24)]  # past the ladder
     checked = 0
     for a, b in itertools.combinations(problems, 2):
         if not _conflicts(family, a.spec, b.spec):

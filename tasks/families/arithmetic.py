@@ -5,8 +5,9 @@ strictly left to right), division rounding (floor or truncation), division by ze
 evaluates to 0, or never occurs), unary minus allowed, spaces between tokens, result for "" (or
 never empty).
 
-Ladder: difficulty 1 is the canonical task (usual precedence, `+ - *` and parentheses, no spaces,
-no unary minus, never empty); each step up may add one twist, in the order of `TWISTS`.
+Ladder: difficulty 1 is the canonical task at its smallest (single-digit literals, `+ - *` with
+the usual precedence, no parentheses, no spaces, no unary minus, never empty); each step up may
+add one twist, in the order of `TWISTS` (multi-digit literals, then parentheses, ...).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def sample_spec(rng, difficulty: int) -> dict:
     spec["unary_minus"] = rng.random() < 0.5
     spec["spaces"] = rng.random() < 0.5
     spec["empty"] = rng.choice([0, None])
+    spec.update(multi_digit=True, parentheses=True)  # the full task; the ladder may take them away
     return climb(spec, difficulty, TWISTS)
 
 
@@ -40,6 +42,8 @@ def _standard_precedence(spec: dict) -> None:
 
 
 TWISTS = [
+    ("multi_digit", lambda s: s.update(multi_digit=False)),        # canonical: literals 0-9
+    ("parentheses", lambda s: s.update(parentheses=False)),
     ("spaces", lambda s: s.update(spaces=False)),
     ("division", no_division),                                      # `/` rounding like `//`
     ("unary_minus", lambda s: s.update(unary_minus=False)),
@@ -239,7 +243,11 @@ def _edge_cases(spec: dict) -> list[str]:
         cases += ["-3-4", "-(2+3)-1", "4--3"] + (["-7/2"] if "/" in ops else [])
     if spec["spaces"]:
         cases += [" 1 +  2 "] + ([] if spec["empty"] == "never" else ["   "])
-    return cases
+    if not spec.get("multi_digit", True):
+        cases = [c for c in cases if not re.search(r"\d\d", c)]
+    if not spec.get("parentheses", True):
+        cases = [c for c in cases if "(" not in c]
+    return cases + ([] if spec.get("multi_digit", True) else ["8", "3+4*2", "9-2*3"])
 
 
 def sample_inputs(rng, spec: dict, difficulty: int,
@@ -247,7 +255,9 @@ def sample_inputs(rng, spec: dict, difficulty: int,
     """Edge cases plus random expressions; size, depth and magnitude grow with difficulty."""
     def make_one():
         size = rng.randint(2, 2 + difficulty) + difficulty // 2
-        tokens = _random_tokens(rng, spec, size, difficulty // 3 + 1, 10 ** (1 + difficulty // 4))
+        depth = difficulty // 3 + 1 if spec.get("parentheses", True) else 0
+        hi = 10 ** (1 + difficulty // 4) if spec.get("multi_digit", True) else 9
+        tokens = _random_tokens(rng, spec, size, depth, hi)
         expr = _render(rng, spec, tokens)
         try:
             solve(spec, expr)
@@ -261,8 +271,11 @@ def sample_inputs(rng, spec: dict, difficulty: int,
 def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
     """Task text with every rule of the spec spelled out."""
     name, ops = spec["entry_point"], spec["operators"]
-    rules = [f"The string holds non-negative integer literals, the binary operators "
-             f"{' '.join(ops)} and parentheses ( ); it is always well formed."]
+    literals = ("non-negative integer literals" if spec.get("multi_digit", True)
+                else "single-digit non-negative integer literals (0 to 9)")
+    brackets = " and parentheses ( )" if spec.get("parentheses", True) else " (no parentheses)"
+    rules = [f"The string holds {literals}, the binary operators {' '.join(ops)}{brackets}; "
+             "it is always well formed."]
     if spec["precedence"] == "standard":
         rules.append("Usual precedence: * and / bind tighter than + and -; operators of equal "
                      "precedence are applied left to right (7-2-3 is 2).")

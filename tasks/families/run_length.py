@@ -4,8 +4,8 @@ Spec axes: function name, direction (encode/decode), group order (count before o
 letter), whether a count of 1 is written or omitted, maximum run per group when encoding (none or
 9), letters used (lowercase only or mixed case, which are distinct).
 
-Ladder: difficulty 1 is the canonical task (encode lowercase letters, letter then count, counts
-of 1 written, no run limit: "aaab" -> "a3b1"); each step up may add one twist, in the order of
+Ladder: difficulty 1 is the canonical task (encode non-empty lowercase text, letter then count,
+counts of 1 written, no run limit: "aaab" -> "a3b1"); each step up may add one twist, in the order of
 `TWISTS`.
 """
 from __future__ import annotations
@@ -29,7 +29,8 @@ def sample_spec(rng, difficulty: int) -> dict:
             "order": rng.choice(["count_first", "letter_first"]),
             "ones": rng.choice(["write", "omit"]),
             "max_run": rng.choice([None, 9]) if direction == "encode" else None,
-            "letters": rng.choice([string.ascii_lowercase, string.ascii_letters])}
+            "letters": rng.choice([string.ascii_lowercase, string.ascii_letters]),
+            "empty_input": True}  # the full task; the ladder may take it away
     return climb(spec, difficulty, TWISTS)
 
 
@@ -40,6 +41,7 @@ def _encode(spec: dict) -> None:
 
 
 TWISTS = [
+    ("empty_input", lambda s: s.update(empty_input=False)),        # canonical: never ""
     ("mixed_case", lambda s: s.update(letters=string.ascii_lowercase)),
     ("decode", _encode),
     ("ones_omitted", lambda s: s.update(ones="write")),
@@ -150,7 +152,7 @@ def _random_text(rng, letters: str, difficulty: int) -> str:
 
 
 def _edge_texts(spec: dict) -> list[str]:
-    cases = ["", "a", "ab", "aab", "abb", "zzzz", "abcabc", "a" * 9, "b" * 10, "c" * 12,
+    cases = ([""] if spec.get("empty_input", True) else []) + ["a", "ab", "aab", "abb", "zzzz", "abcabc", "a" * 9, "b" * 10, "c" * 12,
              "x" * 19 + "y", "q" * 27]
     if spec["letters"] != string.ascii_lowercase:
         cases += ["aA", "AAaaA", "ZZz"]
@@ -198,9 +200,11 @@ def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
             rules.append(f"A group never counts more than {spec['max_run']} letters: a longer run "
                          f"is split into groups of {spec['max_run']} followed by the remainder "
                          "(e.g. 12 a's give the groups for 9 and then 3).")
-        rules.append("Return the groups concatenated; the empty string encodes to ''.")
+        rules.append("Return the groups concatenated; " + ("the empty string encodes to ''."
+                     if spec.get("empty_input", True) else "the input is never empty."))
     else:
         task = "Write a Python function that decodes a run-length encoded string."
-        rules.append("Return the decoded text; '' decodes to ''. Inputs are always valid "
+        rules.append("Return the decoded text; " + ("'' decodes to ''. " if spec.get("empty_input", True)
+                     else "the input is never empty. ") + "Inputs are always valid "
                      "encodings (adjacent groups may repeat the same letter).")
     return render_prompt(f"def {name}(s: str) -> str", task, rules, examples, name)
