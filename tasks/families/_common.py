@@ -66,6 +66,20 @@ def answer_format(entry_point: str) -> str:
             "comments, example calls, tests or prints.")
 
 
+def canonical_direction(canonical: str, names: dict) -> Callable[[dict], None]:
+    """Ladder undo for a ``direction`` twist: set ``canonical``, renaming the entry point.
+
+    >>> undo = canonical_direction("encode", {"encode": ("enc",), "decode": ("dec",)})
+    >>> spec = {"direction": "decode", "entry_point": "dec"}; undo(spec); spec
+    {'direction': 'encode', 'entry_point': 'enc'}
+    """
+    def undo(spec: dict) -> None:
+        if spec["direction"] != canonical:
+            spec.update(entry_point=renamed(spec["entry_point"], names[spec["direction"]], names[canonical]),
+                        direction=canonical)
+    return undo
+
+
 def call_text(entry_point: str, args: list) -> str:
     """Source text of a call.
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import string
 
-from tasks.families._common import climb, fill_random, fill_template, render_prompt, renamed
+from tasks.families._common import (canonical_direction, climb, fill_random, fill_template,
+                                     render_prompt)
 
 NAME = "base_convert"
 SUMMARY = "convert an integer to or from a base-b string with a given digit alphabet"
@@ -38,14 +39,8 @@ def sample_spec(rng, difficulty: int) -> dict:
     return climb(spec, difficulty, TWISTS)
 
 
-def _to_base(spec: dict) -> None:
-    if spec["direction"] == "from_base":
-        spec.update(direction="to_base",
-                    entry_point=renamed(spec["entry_point"], NAMES["from_base"], NAMES["to_base"]))
-
-
 TWISTS = [
-    ("from_base", _to_base),
+    ("from_base", canonical_direction("to_base", NAMES)),
     ("negative", lambda s: s.update(negative="never")),
     ("width", lambda s: s.update(width=0)),
     ("alphabet", lambda s: s.update(digits=STANDARD[:s["base"]])),

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import string
 
-from tasks.families._common import climb, fill_random, fill_template, render_prompt, renamed
+from tasks.families._common import (canonical_direction, climb, fill_random, fill_template,
+                                     render_prompt)
 
 NAME = "caesar"
 SUMMARY = "Caesar-shift the letters (and maybe digits) of a text"
@@ -31,14 +32,8 @@ def sample_spec(rng, difficulty: int) -> dict:
     return climb(spec, difficulty, TWISTS)
 
 
-def _encrypt(spec: dict) -> None:
-    if spec["direction"] == "decrypt":
-        spec.update(direction="encrypt",
-                    entry_point=renamed(spec["entry_point"], NAMES["decrypt"], NAMES["encrypt"]))
-
-
 TWISTS = [
-    ("decrypt", _encrypt),
+    ("decrypt", canonical_direction("encrypt", NAMES)),
     ("others_dropped", lambda s: s.update(others="keep")),
     ("case", lambda s: s.update(case="preserve")),
     ("digits", lambda s: s.update(digits="keep")),

@@ -14,7 +14,8 @@ import itertools
 import re
 import string
 
-from tasks.families._common import climb, fill_random, fill_template, render_prompt, renamed
+from tasks.families._common import (canonical_direction, climb, fill_random, fill_template,
+                                     render_prompt)
 
 NAME = "run_length"
 SUMMARY = "run-length encode or decode a string of letters"
@@ -34,16 +35,10 @@ def sample_spec(rng, difficulty: int) -> dict:
     return climb(spec, difficulty, TWISTS)
 
 
-def _encode(spec: dict) -> None:
-    if spec["direction"] == "decode":
-        spec.update(direction="encode",
-                    entry_point=renamed(spec["entry_point"], NAMES["decode"], NAMES["encode"]))
-
-
 TWISTS = [
     ("empty_input", lambda s: s.update(empty_input=False)),        # canonical: never ""
     ("mixed_case", lambda s: s.update(letters=string.ascii_lowercase)),
-    ("decode", _encode),
+    ("decode", canonical_direction("encode", NAMES)),
     ("ones_omitted", lambda s: s.update(ones="write")),
     ("count_first", lambda s: s.update(order="letter_first")),
     ("max_run", lambda s: s.update(max_run=None)),
