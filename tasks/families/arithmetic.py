@@ -5,16 +5,16 @@ strictly left to right), division rounding (floor or truncation), division by ze
 evaluates to 0, or never occurs), unary minus allowed, spaces between tokens, result for "" (or
 never empty).
 
-Ladder: difficulty 1 is the canonical task at its smallest (single-digit literals, `+ - *` with
-the usual precedence, no parentheses, no spaces, no unary minus, never empty); each step up may
-add one twist, in the order of `TWISTS` (multi-digit literals, then parentheses, ...).
+Ladder: difficulty 1 is the canonical task at its smallest (single-digit literals, `+` and `-`
+from left to right, no parentheses, no spaces, never empty); each step up may add one twist, in
+the order of `TWISTS` (`*` with the usual precedence, multi-digit literals, parentheses, ...).
 """
 from __future__ import annotations
 
 import re
 
 from tasks.families._common import (climb, division_rules, empty_rule, fill_random, fill_template,
-                                     floor_division, int_divide, no_division, reference_empty,
+                                     floor_division, int_divide, reference_empty,
                                      render_prompt, safe_division, sample_division,
                                      sample_operators)
 
@@ -41,15 +41,28 @@ def _standard_precedence(spec: dict) -> None:
     spec["precedence"] = "standard" if ("*" in spec["operators"] or "/" in spec["operators"]) else None
 
 
+def _without(op: str):
+    def undo(spec: dict) -> None:
+        spec["operators"] = spec["operators"].replace(op, "")
+        if op == "/":
+            spec.update(division=None, div_zero=None)
+    return undo
+
+
+def _plain_division(spec: dict) -> None:
+    floor_division(spec)
+    safe_division(spec)
+
+
 TWISTS = [
+    ("times", _without("*")),                                       # `*`, with precedence
     ("multi_digit", lambda s: s.update(multi_digit=False)),        # canonical: literals 0-9
     ("parentheses", lambda s: s.update(parentheses=False)),
     ("spaces", lambda s: s.update(spaces=False)),
-    ("division", no_division),                                      # `/` rounding like `//`
+    ("division", _without("/")),                                    # `/` rounding like `//`
     ("unary_minus", lambda s: s.update(unary_minus=False)),
     ("empty", lambda s: s.update(empty="never")),
-    ("truncation", floor_division),
-    ("division_by_zero", safe_division),
+    ("division_rules", _plain_division),                            # truncation, x/0
     ("left_to_right", _standard_precedence),
 ]
 
@@ -247,7 +260,9 @@ def _edge_cases(spec: dict) -> list[str]:
         cases = [c for c in cases if not re.search(r"\d\d", c)]
     if not spec.get("parentheses", True):
         cases = [c for c in cases if "(" not in c]
-    return cases + ([] if spec.get("multi_digit", True) else ["8", "3+4*2", "9-2*3"])
+    if not spec.get("multi_digit", True):
+        cases += ["8", "9-3+2"] + (["3+4*2", "9-2*3"] if "*" in spec["operators"] else [])
+    return cases
 
 
 def sample_inputs(rng, spec: dict, difficulty: int,

@@ -174,7 +174,8 @@ def sample_inputs(rng, spec: dict, difficulty: int,
 def _format_rules(spec: dict) -> list[str]:
     order = ("the count comes before the letter (e.g. '3a')" if spec["order"] == "count_first"
              else "the letter comes before the count (e.g. 'a3')")
-    ones = ("a count of 1 is written like any other count ('1a' / 'a1')" if spec["ones"] == "write"
+    one = "'1a'" if spec["order"] == "count_first" else "'a1'"
+    ones = (f"a count of 1 is written like any other count ({one})" if spec["ones"] == "write"
             else "a count of 1 is omitted: a letter with no count stands for one letter")
     letters = ("lowercase ASCII letters" if spec["letters"] == string.ascii_lowercase else
                "ASCII letters; upper and lower case are different letters "
