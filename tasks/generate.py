@@ -56,10 +56,17 @@ def make_problem(family: str, difficulty: int, seed: int) -> Problem:
 
 
 def _examples(module, spec: dict, hidden: list[list], rng) -> list[tuple[list, object]]:
-    """Two or three small worked examples, preferably not among the hidden tests."""
+    """Two or three small worked examples, preferably not among the hidden tests, with at least
+    two different answers when the pool has them (three balanced strings teach a bracket checker
+    nothing about mismatched kinds)."""
     hidden_keys = {json.dumps(args) for args in hidden}
     drawn = module.sample_inputs(rng, spec, 1, edge_cases=False)
     pool = [a for a in drawn if json.dumps(a) not in hidden_keys]
     pool = sorted(pool, key=lambda a: len(json.dumps(a)))[:8] or hidden[:3]
     chosen = rng.sample(pool, min(len(pool), rng.choice([2, 3])))
-    return [(args, module.solve(spec, *args)) for args in chosen]
+    shown = [(args, module.solve(spec, *args)) for args in chosen]
+    if len({json.dumps(e) for _, e in shown}) == 1:  # all True, say: show one other answer too
+        other = next((a for a in pool if json.dumps(module.solve(spec, *a)) != json.dumps(shown[0][1])), None)
+        if other is not None:
+            shown[-1] = (other, module.solve(spec, *other))
+    return shown

@@ -144,3 +144,13 @@ def test_independent_solver_is_deterministic_and_pure(family):
     snapshot = json.dumps(p.spec)
     assert [module.solve(p.spec, *t.args) for t in p.tests] == [t.expected for t in p.tests]
     assert json.dumps(p.spec) == snapshot
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_prompt_examples_show_more_than_one_answer(family):
+    same = 0
+    for difficulty, seed in itertools.product((1, 2, 3), range(20)):
+        p = make_problem(family, difficulty, seed)
+        shown = p.prompt.split("Examples:\n")[1].split("\n\n")[0].splitlines()[1::2]
+        same += len(set(shown)) == 1
+    assert same <= 3, same  # three balanced strings teach a bracket checker nothing about kinds
