@@ -9,7 +9,8 @@ same sampling compute, ``k`` x problems samples: ``uniform`` (k each), ``adaptiv
 (k each plus one hinted retry per unsolved problem: more compute, shown for the retries' own
 yield). It drives ``HarvestCallback`` through a stand-in trainer (one process, no training), so
 the numbers are those the loop would get. Each plan's stats go to ``OUT/PLAN.stats.json`` (a plan
-already there is not sampled again); the last line is a JSON summary.
+already there is not sampled again) and its samples to ``OUT/PLAN/samples/``; the last line is a
+JSON summary.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from types import SimpleNamespace
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from callbacks.harvest import HarvestCallback  # noqa: E402
+from callbacks.samples_file import write_samples  # noqa: E402
 from datamodules.expert_iteration import ExpertIterationDataModule  # noqa: E402
 from scripts.calibrate import cpu_name, load_policy  # noqa: E402
 from tasks.jsonl import write_json_atomic  # noqa: E402
@@ -45,7 +47,8 @@ def run_plan(name: str, policy, data, args) -> dict:
     trainer = SimpleNamespace(datamodule=data, is_global_zero=True, global_rank=0, world_size=1,
                               default_root_dir=os.path.join(args.out, name),
                               strategy=SimpleNamespace(broadcast=lambda obj: obj))
-    _, stats, _ = callback._sample_and_verify(trainer, policy, data, 0)
+    _, stats, rows = callback._sample_and_verify(trainer, policy, data, 0)
+    write_samples(trainer, 0, "harvest", rows)  # OUT/PLAN/samples/: python -m callbacks.report OUT/PLAN --failures
     write_json_atomic(path, stats)
     return stats
 
