@@ -7,6 +7,7 @@ Kill points are reached deterministically through the test-only EXPERT_ITER_FAUL
 one sampled evaluation call over val and test), so ``sampled:7`` is the harvest of iteration 2.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -75,6 +76,8 @@ def test_kill_during_retries_with_fresh_problems_resumes_the_same(tmp_path):
             open(os.path.join(straight_root, "train", f"iter_{i}.jsonl")).read()
     rows = metrics_rows(root)
     assert all(r["harvest/retry_attempts"] > 0 and r["harvest/samples_drawn"] == 24 for r in rows), rows
+    with open(os.path.join(root, "solutions", "iter_0.stats.json")) as f:
+        assert json.load(f)["harvest/retry_attempts"] > 0
 
 
 def assert_same_run(straight, root):
