@@ -30,6 +30,8 @@ class CurriculumCallback(L.Callback):
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         row = iteration_record.record(trainer)
+        if "harvest/solve_rate" not in row and trainer.current_epoch + 1 >= (trainer.max_epochs or 0):
+            return  # the last iteration harvests nothing (final_harvest: false): nothing to raise
         if "harvest/solve_rate" not in row:
             raise ValueError("CurriculumCallback found no harvest/solve_rate: list it after HarvestCallback")
         raised = row["harvest/solve_rate"] >= self.threshold and trainer.datamodule.raise_difficulty()

@@ -40,6 +40,9 @@ class EvaluationCallback(L.Callback):
         batch_size: sequences generated together.
         timeout_s: sandbox time limit per candidate (null: the sandbox default).
         every_n_iterations: evaluate only on iterations divisible by this (iteration 0 always).
+        split_every: per split, evaluate it only on iterations divisible by this number (iteration 0
+            and the last, ``trainer.max_epochs``, always), e.g. ``{test: 5, ood: 5}``; other
+            splits follow ``every_n_iterations``.
         seed: sampling seed (combined with the iteration number).
         progress: show progress bars.
     """
@@ -58,12 +61,14 @@ class EvaluationCallback(L.Callback):
         batch_size: int = 16,
         timeout_s: float | None = None,
         every_n_iterations: int = 1,
+        split_every: dict[str, int] | None = None,
         seed: int = 0,
         progress: bool = True,
     ):
         self.splits = list(splits or ["val", "test"])
         self.k = list(k or ([1] if num_samples else []))
-        _check_eval_args(self.splits, greedy, num_samples, self.k, every_n_iterations)
+        self.split_every = dict(split_every or {})
+        _check_eval_args(self.splits, greedy, num_samples, self.k, every_n_iterations, self.split_every)
         if num_samples:
             check_sampling_args("evaluation", num_samples, temperature, top_p, max_new_tokens, batch_size, timeout_s)
         self.greedy, self.num_samples = greedy, num_samples
@@ -84,7 +89,8 @@ class EvaluationCallback(L.Callback):
             return
         start = time.perf_counter()
         values = {"iteration": iteration}
-        groups = [(split, problems) for split in self.splits if (problems := trainer.datamodule.problems(split))]
+        groups = [(split, problems) for split in self.splits
+                  if self._due(split, iteration, trainer.max_epochs) and (problems := trainer.datamodule.problems(split))]
         show = self.progress and trainer.is_global_zero
         greedy = self._run_splits(trainer, pl_module, groups, 1, 0.0, iteration, "greedy", show) if self.greedy else {}
         sampled = (self._run_splits(trainer, pl_module, groups, self.num_samples, self.temperature, iteration,
@@ -95,6 +101,10 @@ class EvaluationCallback(L.Callback):
         values["time/eval_s"] = time.perf_counter() - start
         iteration_record.add(trainer, values)
         self.last_iteration = iteration
+
+    def _due(self, split: str, iteration: int, last: int | None) -> bool:
+        every = self.split_every.get(split, 1)
+        return iteration == 0 or iteration == last or iteration % every == 0
 
     def _split_metrics(self, split, problems, greedy_rows, sampled_rows) -> dict:
         out: dict = {}
@@ -166,7 +176,7 @@ def _grouped(table: list[dict], value: str, name: str) -> dict:
     return out
 
 
-def _check_eval_args(splits, greedy, num_samples, k, every) -> None:
+def _check_eval_args(splits, greedy, num_samples, k, every, split_every) -> None:
     allowed = ("train", "val", "test", "ood")
     bad = [s for s in splits if s not in allowed]
     if bad or not splits:
@@ -180,3 +190,8 @@ def _check_eval_args(splits, greedy, num_samples, k, every) -> None:
         raise ValueError(f"evaluation.k = {k!r} is invalid: each k must be in 1..num_samples ({num_samples})")
     if not isinstance(every, int) or every < 1:
         raise ValueError(f"evaluation.every_n_iterations = {every!r} is invalid: must be an integer >= 1")
+    for split, n in split_every.items():
+        if split not in splits:
+            raise ValueError(f"evaluation.split_every names {split!r}, which is not in evaluation.splits {splits!r}")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"evaluation.split_every.{split} = {n!r} is invalid: must be an integer >= 1")

@@ -8,7 +8,7 @@ from tasks import FAMILIES
 
 def check_data_args(families, train_size, val_size, test_size, ood_size, difficulty_min, difficulty_max,
                     batch_size, max_length, harvest_window, passes_per_iteration, warm_start_problems,
-                    curriculum_step=1) -> None:
+                    curriculum_step=1, ood_difficulty_min=None) -> None:
     require(len(families) > 0, "data.families", families, f"a non-empty list drawn from {list(FAMILIES)}")
     unknown = [f for f in families if f not in FAMILIES]
     require(not unknown, "data.families", unknown, f"names from {list(FAMILIES)}")
@@ -22,6 +22,9 @@ def check_data_args(families, train_size, val_size, test_size, ood_size, difficu
             f"<= data.difficulty_max ({difficulty_max})")
     require(ood_size == 0 or difficulty_max < 10, "data.ood_size", ood_size,
             "0 when data.difficulty_max is 10 (no harder difficulties are left)")
+    require(ood_difficulty_min is None or (_int(ood_difficulty_min) and difficulty_max < ood_difficulty_min <= 10),
+            "data.ood_difficulty_min", ood_difficulty_min, f"null or an integer in {difficulty_max + 1}..10 "
+            f"(above data.difficulty_max)")
     require(_int(batch_size) and batch_size >= 1, "data.batch_size", batch_size, "an integer >= 1")
     require(_int(max_length) and max_length >= 16, "data.max_length", max_length, "an integer >= 16")
     require(harvest_window in ("all", "latest"), "data.harvest_window", harvest_window, "'all' or 'latest'")

@@ -29,6 +29,8 @@ class ExpertIterationDataModule(L.LightningDataModule):
         val_size: number of validation problems.
         test_size: number of test problems.
         ood_size: number of out-of-distribution problems, at difficulties above the training range.
+        ood_difficulty_min: lowest difficulty of the ood problems (null: ``difficulty_max + 1``).
+            Above ``difficulty_max``; with a curriculum, set it above where training will climb.
         difficulty_min: lowest difficulty of train/val/test problems (1..10).
         difficulty_max: highest difficulty of train/val/test problems (1..10).
         seed: seed of the problem splits.
@@ -63,12 +65,13 @@ class ExpertIterationDataModule(L.LightningDataModule):
         warm_start_problems: int = 0,
         curriculum_step: int = 1,
         fresh_train: bool = False,
+        ood_difficulty_min: int | None = None,
     ):
         super().__init__()
         families = list(families or FAMILIES)
         check_data_args(families, train_size, val_size, test_size, ood_size, difficulty_min, difficulty_max,
                         batch_size, max_length, harvest_window, passes_per_iteration, warm_start_problems,
-                        curriculum_step)
+                        curriculum_step, ood_difficulty_min)
         self.save_hyperparameters()
         self.hparams.families = families
         self.splits: dict[str, list] = {}
@@ -87,7 +90,7 @@ class ExpertIterationDataModule(L.LightningDataModule):
         self.splits = build_splits(
             train_size=h.train_size, val_size=h.val_size, test_size=h.test_size, families=h.families,
             difficulty_min=h.difficulty_min, difficulty_max=h.difficulty_max, seed=h.seed,
-            ood_size=h.ood_size,
+            ood_size=h.ood_size, ood_difficulty_min=h.ood_difficulty_min,
         )
         if self.trainer is not None and self.trainer.is_global_zero:
             self._write_or_check_splits(self.trainer.default_root_dir)
