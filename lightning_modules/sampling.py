@@ -15,7 +15,7 @@ import torch
 from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
 
 from lightning_modules.continuous import decode, encode_prompts
-from lightning_modules.decoding import FENCE, FenceTracker, cache_kwarg, prefill_step
+from lightning_modules.decoding import FENCE, FenceTracker, cache_kwarg, contiguous_head, prefill_step
 
 __all__ = ["FENCE", "FenceStop", "sample_replies", "prefill"]
 
@@ -78,6 +78,7 @@ def sample_replies(
     replies: list[list[str]] = [[] for _ in prompts]
     was_training = model.training
     model.eval()
+    contiguous_head(model)  # the generate path's prefill too
     try:
         with torch.random.fork_rng(devices=_devices(model)), torch.inference_mode():
             torch.manual_seed(seed)

@@ -204,3 +204,26 @@ def test_candidate_nucleus_sampling_draws_from_the_exact_top_p_distribution():
     both = torch.cat([peaked, flat]).repeat(3, 1)
     assert next_tokens(both, 0.8, 0.9, candidates=8).shape == (6,)
     assert torch.equal(next_tokens(both, 0.0, 0.9), both.argmax(-1))
+
+
+def test_prefill_gives_the_output_head_a_contiguous_input():
+    """A strided head input makes torch's CPU linear copy the head weight once per row (and, at
+    128 prompts, fail and turn oneDNN off for the whole process): prefill must avoid it."""
+    import torch
+
+    from lightning_modules.decoding import base_of, prefill_step
+    from lightning_modules.tiny_model import load_tiny
+
+    model, tokenizer = load_tiny(seed=0)
+    seen = []
+    head = base_of(model).get_output_embeddings()
+    ids = tokenizer(["abc def", "a b c d e f g"], return_tensors="pt", padding=True)
+    prefill_step(model, ids["input_ids"], ids["attention_mask"])  # installs the fix first
+    handle = head.register_forward_pre_hook(lambda m, args: seen.append(args[0].is_contiguous()))
+    try:
+        with torch.inference_mode():
+            logits, _ = prefill_step(model, ids["input_ids"], ids["attention_mask"])
+    finally:
+        handle.remove()
+    assert seen == [True] and logits.shape[0] == 2
+    assert torch.backends.mkldnn.enabled
