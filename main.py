@@ -10,9 +10,16 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from callbacks import preflight
 from callbacks.checkpoint_io import AtomicCheckpointIO
+from callbacks.config_file import check_config_files
+from callbacks.refusal import refusing, stopping_on_disk_errors
 from datamodules.expert_iteration import ExpertIterationDataModule
+from lightning_modules.checks import ConfigError
 from lightning_modules.policy import PolicyModule
+
+# Parse errors are raised (and printed as one message by callbacks.refusal), not printed with usage.
+PARSER_KWARGS = {"exit_on_error": False, **{c: {"exit_on_error": False} for c in ("fit", "validate", "test", "predict")}}
 
 
 class RunConfigSaver(SaveConfigCallback):
@@ -30,15 +37,45 @@ class RunConfigSaver(SaveConfigCallback):
 
 
 class ExpertIterationCLI(LightningCLI):
-    """Keeps TensorBoard logs and checkpoints in fixed folders of the run, across resumes."""
+    """Keeps TensorBoard logs and checkpoints in fixed folders of the run, across resumes.
+
+    A bad command line, config or run folder is refused (one message, exit code 2) before the
+    model loads or anything is written: parsing, building the classes and ``callbacks.preflight``
+    run under ``refusing()``.
+    """
+
+    def parse_arguments(self, parser, args) -> None:
+        with refusing():
+            super().parse_arguments(parser, args)
+
+    def _parse_ckpt_path(self) -> None:
+        # Lightning would silently replace the config's model settings by the checkpoint's; a
+        # resumed fit instead compares them (callbacks.resume_check) and names every difference.
+        if self.config.get("subcommand") != "fit":
+            with refusing():
+                super()._parse_ckpt_path()
+
+    def instantiate_classes(self) -> None:
+        with refusing():
+            super().instantiate_classes()
+
+    def after_instantiate_classes(self) -> None:
+        if self.subcommand == "fit":
+            with refusing():
+                preflight.run(self.trainer, self.model, self.datamodule, self.config["fit"])
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        with stopping_on_disk_errors(self.trainer.default_root_dir):
+            super()._run_subcommand(subcommand)
 
     def instantiate_trainer(self, **kwargs):
         config = self._get(self.config_init, "trainer", default={})
         root = config.get("default_root_dir") or os.getcwd()
         if os.path.exists(root) and not os.path.isdir(root):
-            raise ValueError(f"trainer.default_root_dir = {root!r} is a file; it must be a folder (or not exist)")
+            raise ConfigError(f"trainer.default_root_dir = {root!r} is a file; it must be a folder (or not exist)",
+                              field="trainer.default_root_dir")
         if config.get("logger") in (None, True):
-            kwargs["logger"] = TensorBoardLogger(root, name="tensorboard", version="run")
+            kwargs["logger"] = TensorBoardLogger(root, name="tensorboard", version="run", default_hp_metric=False)
         callbacks = list(config.get("callbacks") or [])
         if config.get("enable_checkpointing") is not False and not any(isinstance(c, ModelCheckpoint) for c in callbacks):
             # One file, rewritten (atomically) at every epoch end: found by --ckpt_path last.
@@ -51,28 +88,17 @@ class ExpertIterationCLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
 
-def check_config_files(args: list[str]) -> None:
-    """Fail with the file's name when a --config file is missing, unreadable or not YAML."""
-    import yaml
-
-    paths = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--config", "-c")]
-    paths += [a.split("=", 1)[1] for a in args if a.startswith("--config=")]
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8") as f:
-                yaml.safe_load(f)
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-            raise SystemExit(f"error: config file {path!r} cannot be used: {err}") from None
-
-
 def cli_main(args: list[str] | None = None, run: bool = True) -> ExpertIterationCLI:
-    check_config_files(list(sys.argv[1:] if args is None else args))
+    """Runs the CLI. A refused run raises ``callbacks.refusal.Refused`` (a SystemExit with code 2)."""
+    with refusing():
+        check_config_files(list(sys.argv[1:] if args is None else args))
     try:
         return ExpertIterationCLI(
             PolicyModule,
             ExpertIterationDataModule,
             save_config_callback=RunConfigSaver,
             save_config_kwargs={"overwrite": True},
+            parser_kwargs=PARSER_KWARGS,
             trainer_defaults={"reload_dataloaders_every_n_epochs": 1, "num_sanity_val_steps": 0, "limit_val_batches": 0},
             args=args,
             run=run,

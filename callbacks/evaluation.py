@@ -7,7 +7,7 @@ import time
 import lightning as L
 
 from callbacks import iteration_record
-from callbacks.checks import check_sampling_args
+from callbacks.checks import check_decoding_args, check_sampling_args
 from callbacks.failures import cause_counts
 from callbacks.intervals import mean_interval, wilson
 from callbacks.pass_at_k import mean_by, pass_at_k
@@ -15,6 +15,7 @@ from callbacks.progress import progress_bar
 from callbacks.distributed import sample_and_verify
 from callbacks.samples_file import write_samples
 from callbacks.verification import solved_by_problem, status_counts
+from lightning_modules.checks import ConfigError
 
 
 class EvaluationCallback(L.Callback):
@@ -69,6 +70,7 @@ class EvaluationCallback(L.Callback):
         self.k = list(k or ([1] if num_samples else []))
         self.split_every = dict(split_every or {})
         _check_eval_args(self.splits, greedy, num_samples, self.k, every_n_iterations, self.split_every)
+        check_decoding_args("evaluation", max_new_tokens, batch_size, timeout_s)  # greedy replies too
         if num_samples:
             check_sampling_args("evaluation", num_samples, temperature, top_p, max_new_tokens, batch_size, timeout_s)
         self.greedy, self.num_samples = greedy, num_samples
@@ -115,7 +117,8 @@ class EvaluationCallback(L.Callback):
             out[f"{split}/problems"] = len(problems)
             out[f"{split}/pass@1_low"], out[f"{split}/pass@1_high"] = wilson(out[f"{split}/solved"], len(table))
             out[f"{split}/statuses"] = status_counts(greedy_rows)
-            out[f"{split}/samples_text"] = [r["code"][:600] for r in greedy_rows[:3]]
+            out[f"{split}/samples_text"] = [(r["code"] or "(no code extracted) " + r.get("reply", ""))[:600]
+                                            for r in greedy_rows[:3]]
             out[f"_per_problem/{split}"] = table  # for per-problem records; not written to metrics.jsonl
         if sampled_rows is not None:
             table = solved_by_problem(problems, sampled_rows)
@@ -180,18 +183,18 @@ def _check_eval_args(splits, greedy, num_samples, k, every, split_every) -> None
     allowed = ("train", "val", "test", "ood")
     bad = [s for s in splits if s not in allowed]
     if bad or not splits:
-        raise ValueError(f"evaluation.splits = {splits!r} is invalid: must be a non-empty list from {allowed}")
+        raise ConfigError(f"evaluation.splits = {splits!r} is invalid: must be a non-empty list from {allowed}")
     if not greedy and not num_samples:
-        raise ValueError("evaluation: greedy is false and num_samples is 0, so nothing would be evaluated")
+        raise ConfigError("evaluation: greedy is false and num_samples is 0, so nothing would be evaluated")
     if not isinstance(num_samples, int) or num_samples < 0:
-        raise ValueError(f"evaluation.num_samples = {num_samples!r} is invalid: must be an integer >= 0")
+        raise ConfigError(f"evaluation.num_samples = {num_samples!r} is invalid: must be an integer >= 0")
     too_big = [x for x in k if not isinstance(x, int) or x < 1 or x > num_samples]
     if too_big:
-        raise ValueError(f"evaluation.k = {k!r} is invalid: each k must be in 1..num_samples ({num_samples})")
+        raise ConfigError(f"evaluation.k = {k!r} is invalid: each k must be in 1..num_samples ({num_samples})")
     if not isinstance(every, int) or every < 1:
-        raise ValueError(f"evaluation.every_n_iterations = {every!r} is invalid: must be an integer >= 1")
+        raise ConfigError(f"evaluation.every_n_iterations = {every!r} is invalid: must be an integer >= 1")
     for split, n in split_every.items():
         if split not in splits:
-            raise ValueError(f"evaluation.split_every names {split!r}, which is not in evaluation.splits {splits!r}")
+            raise ConfigError(f"evaluation.split_every names {split!r}, which is not in evaluation.splits {splits!r}")
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"evaluation.split_every.{split} = {n!r} is invalid: must be an integer >= 1")
+            raise ConfigError(f"evaluation.split_every.{split} = {n!r} is invalid: must be an integer >= 1")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import lightning as L
+from tqdm.auto import tqdm
 
 from callbacks import iteration_record
 from tasks.jsonl import append_row, read_rows, write_rows_atomic
@@ -76,7 +78,7 @@ class MetricsCallback(L.Callback):
                 "resume it with --ckpt_path last, or pick a new --trainer.default_root_dir"
             )
         keep = [r for r in rows if not fresh and r.get("iteration", 0) <= resumed_epoch]
-        if len(keep) != len(rows):
+        if len(keep) != len(rows) or _torn_tail(path):  # a torn last line: appending would glue a row to it
             write_rows_atomic(path, keep)
 
     def _flush(self, trainer, pl_module) -> None:
@@ -89,10 +91,11 @@ class MetricsCallback(L.Callback):
             append_row(self._path(trainer), row)
             _log_to_tensorboard(trainer, row)
             if self.print_table:
+                lines = [format_row(row)]
                 if row["iteration"] == 0 or not getattr(self, "_printed_header", False):
-                    print(header(row))
+                    lines.insert(0, header(row))
                     self._printed_header = True
-                print(format_row(row))
+                print_lines(lines)
 
 
 def order_around_metrics(callbacks: list, metrics) -> None:
@@ -107,14 +110,43 @@ def order_around_metrics(callbacks: list, metrics) -> None:
     callbacks[:] = feeders + [metrics] + readers + others
 
 
+def print_lines(lines: list[str]) -> None:
+    """Print table lines past any progress bar (``tqdm.write``), in one write, flushed. When the table
+    and the bars go to the same log file, start on a fresh line: a bar's last state ends in a
+    carriage return, and the table would be glued to it."""
+    text = "\n".join(lines)
+    tqdm.write("\n" + text if _bars_share_the_log() else text, file=sys.stdout)
+    sys.stdout.flush()
+
+
+def _bars_share_the_log() -> bool:
+    try:
+        out, err = os.fstat(sys.stdout.fileno()), os.fstat(sys.stderr.fileno())
+        return not sys.stderr.isatty() and (out.st_dev, out.st_ino) == (err.st_dev, err.st_ino)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError
+        return False
+
+
+def _torn_tail(path: str) -> bool:
+    """The file's last byte is not a newline (a write cut short)."""
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return False
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b"\n"
+
+
 def _log_to_tensorboard(trainer, row: dict) -> None:
+    """Each scalar twice: against the global step (``val/pass@1``) and against the outer iteration
+    (``iteration/val/pass@1``, step = iteration), so accuracy can be plotted per iteration."""
     for logger in trainer.loggers:
         scalars = {k: float(v) for k, v in row.items()
                    if isinstance(v, (int, float)) and not isinstance(v, bool) and "/" in k}
         logger.log_metrics(scalars, step=trainer.global_step)
+        logger.log_metrics({f"iteration/{k}": v for k, v in scalars.items()}, step=row["iteration"])
         experiment = getattr(logger, "experiment", None)
         if hasattr(experiment, "add_text"):
             for key, texts in row.items():
                 if key.endswith("samples_text"):
                     body = "\n\n".join(f"```\n{t}\n```" for t in texts)
-                    experiment.add_text(key, body or "(no code)", global_step=row["iteration"])
+                    experiment.add_text(key, body or "(no samples)", global_step=row["iteration"])

@@ -7,17 +7,28 @@ import math
 DTYPES = ("auto", "bf16", "fp16", "fp32")
 
 
+class ConfigError(ValueError):
+    """A refused setting. ``field`` names the config key (when one does), ``fix`` says how to repair it.
+
+    main.py prints the message (and the fix) without a traceback and exits with code 2.
+    """
+
+    def __init__(self, message: str, field: str | None = None, fix: str | None = None):
+        super().__init__(message)
+        self.field, self.fix = field, fix
+
+
 def require(condition: bool, field: str, value, allowed: str) -> None:
-    """Raise ``ValueError`` naming ``field``, its bad ``value`` and what is ``allowed``.
+    """Raise ``ConfigError`` (a ``ValueError``) naming ``field``, its bad ``value`` and what is ``allowed``.
 
     >>> require(True, "model.lora_rank", 8, ">= 1")
     >>> require(False, "model.lora_rank", 0, ">= 1")
     Traceback (most recent call last):
     ...
-    ValueError: model.lora_rank = 0 is invalid: must be >= 1
+    lightning_modules.checks.ConfigError: model.lora_rank = 0 is invalid: must be >= 1
     """
     if not condition:
-        raise ValueError(f"{field} = {value!r} is invalid: must be {allowed}")
+        raise ConfigError(f"{field} = {value!r} is invalid: must be {allowed}", field=field)
 
 
 def finite(x) -> bool:
@@ -44,7 +55,12 @@ def _check_model_name(model: str) -> None:
         from lightning_modules.model_source import classify_model_source
     except ImportError:  # pragma: no cover - model_source is part of the package
         return
-    classify_model_source(model)
+    try:
+        classify_model_source(model)
+    except ValueError as err:
+        raise ConfigError(str(err), field="model.model",
+                          fix="give --model.model a hub id, a local model folder, a .gguf file, a packaged short "
+                              f"name or {TINY_MODEL_NAME}") from err
 
 
 # Module names of decoder-only families whose layout is known without loading weights.

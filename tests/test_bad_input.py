@@ -1,26 +1,11 @@
-"""Bad configs are rejected before any model loads, with a message naming the field and range."""
+"""Bad configs are refused before any model loads: one message naming the field, exit code 2."""
 
-import copy
 import math
-import os
 
 import pytest
-import yaml
 
-from main import cli_main
+from tests.bad_input_helpers import config_file, evaluation, expect_refusal, harvest
 from tests.loop_helpers import SMOKE
-
-with open(SMOKE) as f:
-    BASE = yaml.safe_load(f)
-
-
-def harvest(cfg):
-    return cfg["trainer"]["callbacks"][0]["init_args"]
-
-
-def evaluation(cfg):
-    return cfg["trainer"]["callbacks"][1]["init_args"]
-
 
 CASES = [
     ("harvest samples < 1", lambda c: harvest(c).update(samples_per_problem=0), "harvest.samples_per_problem"),
@@ -48,36 +33,35 @@ CASES = [
 
 
 @pytest.mark.parametrize("name,mutate,field", CASES, ids=[c[0] for c in CASES])
-def test_bad_config_is_rejected_naming_the_field(name, mutate, field, tmp_path, monkeypatch):
-    cfg = copy.deepcopy(BASE)
-    mutate(cfg)
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    loaded = []
-    monkeypatch.setattr("lightning_modules.policy.load_tiny", lambda *a, **k: loaded.append(1))
-    with pytest.raises((ValueError, RuntimeError)) as err:
-        cli_main(["fit", "--config", str(path), f"--trainer.default_root_dir={tmp_path / 'run'}"])
-    assert field in str(err.value)
-    assert not loaded  # rejected before the model loads
-    assert not os.path.exists(tmp_path / "run" / "metrics.jsonl")
+def test_bad_config_is_rejected_naming_the_field(name, mutate, field, tmp_path, monkeypatch, capsys):
+    path = config_file(tmp_path, mutate)
+    err = expect_refusal(["--config", path], tmp_path / "run", monkeypatch, capsys, field)
+    assert "\nfix: " in err  # and how to repair it
+    assert not (tmp_path / "run").exists()
 
 
-def test_output_folder_that_is_a_file(tmp_path):
+def test_output_folder_that_is_a_file(tmp_path, monkeypatch, capsys):
     target = tmp_path / "run"
     target.write_text("not a folder")
-    with pytest.raises(ValueError, match="default_root_dir .* is a file"):
-        cli_main(["fit", "--config", SMOKE, f"--trainer.default_root_dir={target}"])
+    expect_refusal(["--config", SMOKE], target, monkeypatch, capsys, "default_root_dir", "is a file")
     assert target.read_text() == "not a folder"
 
 
-def test_unreadable_config_file(tmp_path):
-    missing = tmp_path / "nope.yaml"
-    with pytest.raises(SystemExit, match="nope.yaml"):
-        cli_main(["fit", "--config", str(missing)])
+def test_unreadable_config_file(tmp_path, monkeypatch, capsys):
+    expect_refusal(["--config", str(tmp_path / "nope.yaml")], tmp_path / "run", monkeypatch, capsys, "nope.yaml")
 
 
-def test_config_that_is_not_yaml(tmp_path):
+def test_config_that_is_not_yaml(tmp_path, monkeypatch, capsys):
     broken = tmp_path / "broken.yaml"
     broken.write_text("model: [unclosed\n")
-    with pytest.raises(SystemExit, match="broken.yaml.*line 2"):
-        cli_main(["fit", f"--config={broken}"])
+    expect_refusal([f"--config={broken}"], tmp_path / "run", monkeypatch, capsys, "broken.yaml", "line 2")
+
+
+def test_refusal_is_still_a_value_error_in_process(tmp_path):
+    """Callers of cli_main that catch ValueError/RuntimeError keep working; str() is the message."""
+    from main import cli_main
+
+    with pytest.raises(ValueError, match="model.lora_rank = 0"):
+        cli_main(["fit", "--config", SMOKE, "--model.lora_rank=0", f"--trainer.default_root_dir={tmp_path}"])
+    with pytest.raises(RuntimeError, match="model.lora_rank = 0"):
+        cli_main(["fit", "--config", SMOKE, "--model.lora_rank=0", f"--trainer.default_root_dir={tmp_path}"])
