@@ -107,48 +107,25 @@ def _ending_verdict(resp, stage, tamper, total, passed, elapsed, timeout):
     return None
 
 
-def _judge_call(job, resp, nonce) -> Verdict:
-    exps = job["exps"]
-    n = len(exps)
-    elapsed = float(resp.get("elapsed") or 0.0)
-    outcomes = [None] * n
-    stage = None
-    ended = False
-    messages, tamper = _messages(resp)
-    for m in messages:
-        k = m.get("k")
-        if k == "r" and not ended and stage is None:
-            i = m.get("i")
-            if type(i) is not int or not 0 <= i < n or outcomes[i] is not None:
-                tamper = tamper or "unexpected result index"
-                continue
-            if "v" in m:
-                try:
-                    c = canon_output(m["v"])
-                    outcomes[i] = ("ok", c, canon_equal(c, exps[i]), m["v"])
-                except NotPlainData as e:
-                    outcomes[i] = ("bad", str(e))
-            elif "e" in m:
-                outcomes[i] = ("exc", str(m["e"]), str(m.get("d", "")))
-            elif "bad" in m:
-                outcomes[i] = ("bad", str(m["bad"]))
-            elif "big" in m:
-                outcomes[i] = ("big",)
-            else:
-                tamper = tamper or "malformed result"
-        elif k in ("syntax_error", "load_error", "no_function") and stage is None and not any(outcomes):
-            stage = m
-        elif k == "end" and not ended:
-            if m.get("n") != nonce:
-                tamper = tamper or "forged end marker"
-            ended = True
-        else:
-            tamper = tamper or "unexpected message %r" % (_short(k, 30),)
-    passed = sum(1 for o in outcomes if o is not None and o[0] == "ok" and o[2])
-    v = _ending_verdict(resp, stage if tamper is None else None, tamper, n, passed, elapsed, job["timeout"])
-    if v:
-        return v
-    code = resp.get("exit")
+def _call_outcome(m, expected):
+    """The outcome of result message ``m`` for a test expecting ``expected``; None if malformed."""
+    if "v" in m:
+        try:
+            c = canon_output(m["v"])
+            return ("ok", c, canon_equal(c, expected), m["v"])
+        except NotPlainData as e:
+            return ("bad", str(e))
+    if "e" in m:
+        return ("exc", str(m["e"]), str(m.get("d", "")))
+    if "bad" in m:
+        return ("bad", str(m["bad"]))
+    if "big" in m:
+        return ("big",)
+    return None
+
+
+def _outcomes_verdict(outcomes, ended, code, passed, n, elapsed) -> Verdict:
+    """The verdict from the per-test outcomes, in test order, when no ending verdict applies."""
     for i, o in enumerate(outcomes):
         if o is None:
             if code in (121, 122, 123, 124) and not any(outcomes):
@@ -168,6 +145,39 @@ def _judge_call(job, resp, nonce) -> Verdict:
     if not ended or code != 0:
         return Verdict("early_exit", "process ended (exit code %s) without the end marker" % code, passed, n, elapsed)
     return Verdict("pass", "", passed, n, elapsed)
+
+
+def _judge_call(job, resp, nonce) -> Verdict:
+    exps = job["exps"]
+    n = len(exps)
+    elapsed = float(resp.get("elapsed") or 0.0)
+    outcomes = [None] * n
+    stage = None
+    ended = False
+    messages, tamper = _messages(resp)
+    for m in messages:
+        k = m.get("k")
+        if k == "r" and not ended and stage is None:
+            i = m.get("i")
+            if type(i) is not int or not 0 <= i < n or outcomes[i] is not None:
+                tamper = tamper or "unexpected result index"
+                continue
+            outcomes[i] = _call_outcome(m, exps[i])
+            if outcomes[i] is None:
+                tamper = tamper or "malformed result"
+        elif k in ("syntax_error", "load_error", "no_function") and stage is None and not any(outcomes):
+            stage = m
+        elif k == "end" and not ended:
+            if m.get("n") != nonce:
+                tamper = tamper or "forged end marker"
+            ended = True
+        else:
+            tamper = tamper or "unexpected message %r" % (_short(k, 30),)
+    passed = sum(1 for o in outcomes if o is not None and o[0] == "ok" and o[2])
+    v = _ending_verdict(resp, stage if tamper is None else None, tamper, n, passed, elapsed, job["timeout"])
+    if v:
+        return v
+    return _outcomes_verdict(outcomes, ended, resp.get("exit"), passed, n, elapsed)
 
 
 def _judge_assert(job, resp, nonce) -> Verdict:

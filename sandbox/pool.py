@@ -298,67 +298,85 @@ class SandboxPool:
 
         while pending or any(w.inflight for w in workers):
             now = time.monotonic()
-            for w in workers:
-                while pending and len(w.inflight) < self.pipeline:
-                    j = pending.popleft()
-                    self._seq += 1
-                    nonce = os.urandom(8).hex()
-                    req = dict(jobs[j]["req"], id=self._seq, nonce=nonce)
-                    w.wbuf += (json.dumps(req) + "\n").encode()
-                    if not w.inflight:
-                        w.head_since = now
-                    w.inflight.append((j, self._seq, nonce))
+            self._queue_requests(jobs, workers, pending, now)
             rlist = [w.out_fd for w in workers if w.inflight]
             wlist = [w.in_fd for w in workers if w.wbuf]
-            wait = 1.0
-            for w in workers:
-                if w.inflight:
-                    lim = w.head_since + jobs[w.inflight[0][0]]["timeout"] + grace - now
-                    wait = min(wait, max(0.0, lim))
+            wait = self._select_wait(jobs, workers, now, grace)
             try:
                 r, wr, _ = select.select(rlist, wlist, [], wait)
             except InterruptedError:
                 continue
             for idx, w in enumerate(workers):
-                if w.in_fd in wr and w.wbuf:
-                    try:
-                        n = os.write(w.in_fd, w.wbuf)
-                        del w.wbuf[:n]
-                    except BlockingIOError:
-                        pass
-                    except (BrokenPipeError, OSError):
-                        w.wbuf.clear()
-                        workers[idx] = fail_head(w, "sandbox worker died (broken pipe)")
-                        continue
-                if w.out_fd in r:
-                    data = os.read(w.out_fd, 1 << 20)
-                    if not data:
-                        w.wbuf.clear()
-                        workers[idx] = fail_head(w, "sandbox worker died while running this candidate")
-                        continue
-                    w.rbuf += data
-                    while b"\n" in w.rbuf and w.inflight:
-                        line, w.rbuf = w.rbuf.split(b"\n", 1)
-                        j, rid, nonce = w.inflight[0]
-                        try:
-                            resp = json.loads(line)
-                            ok = isinstance(resp, dict) and resp.get("id") == rid
-                        except ValueError:
-                            ok = False
-                        if not ok:
-                            workers[idx] = fail_head(w, "malformed reply from sandbox worker")
-                            break
-                        w.inflight.popleft()
-                        results[j] = (resp, nonce)
-                        w.head_since = time.monotonic()
-            now = time.monotonic()
-            for idx, w in enumerate(workers):
-                if w.inflight:
-                    lim = w.head_since + jobs[w.inflight[0][0]]["timeout"] + grace
-                    if now > lim:
-                        w.wbuf.clear()
-                        workers[idx] = fail_head(w, "sandbox worker unresponsive (watchdog)")
+                workers[idx] = self._service_worker(w, r, wr, results, fail_head)
+            self._watchdog(jobs, workers, grace, fail_head)
         return results
+
+    def _queue_requests(self, jobs, workers, pending, now):
+        """Append pending requests to the workers' write buffers, up to ``pipeline`` in flight each."""
+        for w in workers:
+            while pending and len(w.inflight) < self.pipeline:
+                j = pending.popleft()
+                self._seq += 1
+                nonce = os.urandom(8).hex()
+                req = dict(jobs[j]["req"], id=self._seq, nonce=nonce)
+                w.wbuf += (json.dumps(req) + "\n").encode()
+                if not w.inflight:
+                    w.head_since = now
+                w.inflight.append((j, self._seq, nonce))
+
+    @staticmethod
+    def _select_wait(jobs, workers, now, grace):
+        """Seconds select() may wait: at most 1, and no later than the first watchdog deadline."""
+        wait = 1.0
+        for w in workers:
+            if w.inflight:
+                lim = w.head_since + jobs[w.inflight[0][0]]["timeout"] + grace - now
+                wait = min(wait, max(0.0, lim))
+        return wait
+
+    @staticmethod
+    def _service_worker(w, r, wr, results, fail_head):
+        """Do the I/O select() found ready for one worker; returns it, or its replacement if it failed."""
+        if w.in_fd in wr and w.wbuf:
+            try:
+                n = os.write(w.in_fd, w.wbuf)
+                del w.wbuf[:n]
+            except BlockingIOError:
+                pass
+            except (BrokenPipeError, OSError):
+                w.wbuf.clear()
+                return fail_head(w, "sandbox worker died (broken pipe)")
+        if w.out_fd in r:
+            data = os.read(w.out_fd, 1 << 20)
+            if not data:
+                w.wbuf.clear()
+                return fail_head(w, "sandbox worker died while running this candidate")
+            w.rbuf += data
+            while b"\n" in w.rbuf and w.inflight:
+                line, w.rbuf = w.rbuf.split(b"\n", 1)
+                j, rid, nonce = w.inflight[0]
+                try:
+                    resp = json.loads(line)
+                    ok = isinstance(resp, dict) and resp.get("id") == rid
+                except ValueError:
+                    ok = False
+                if not ok:
+                    return fail_head(w, "malformed reply from sandbox worker")
+                w.inflight.popleft()
+                results[j] = (resp, nonce)
+                w.head_since = time.monotonic()
+        return w
+
+    @staticmethod
+    def _watchdog(jobs, workers, grace, fail_head):
+        """Fail the head request of every worker that went past its deadline plus grace."""
+        now = time.monotonic()
+        for idx, w in enumerate(workers):
+            if w.inflight:
+                lim = w.head_since + jobs[w.inflight[0][0]]["timeout"] + grace
+                if now > lim:
+                    w.wbuf.clear()
+                    workers[idx] = fail_head(w, "sandbox worker unresponsive (watchdog)")
 
 # ---------------------------------------------------------------------- module-wide default pool
 _live_pools: "weakref.WeakSet[SandboxPool]" = weakref.WeakSet()

@@ -158,11 +158,8 @@ def _exc_info(e):
     return name[:80], msg
 
 
-def _child_harness(req, res_fd):
-    """Runs inside the sandboxed child. Never returns."""
-    _write = os.write
-    _dumps = json.dumps
-    _os_exit = os._exit
+def _make_emit(res_fd, _write, _dumps):
+    """The harness's writer of result lines, built on functions bound before the candidate runs."""
 
     def emit(obj):
         # One line per message, written at once: what was written before a hang still counts.
@@ -171,12 +168,11 @@ def _child_harness(req, res_fd):
             n = _write(res_fd, data)
             data = data[n:]
 
-    _exit = _os_exit
+    return emit
 
-    import builtins
-    mode = req["mode"]
-    code = req["code"]
-    entry = req["entry"]
+
+def _harness_compile(req, mode, code, emit, _exit):
+    """Compile the candidate (and, in mode "assert", the test code); on failure report it and exit."""
     try:
         code_obj = compile(code, "<candidate>", "exec", dont_inherit=True)
     except BaseException as e:  # SyntaxError, ValueError (NUL bytes), MemoryError, RecursionError...
@@ -191,6 +187,51 @@ def _child_harness(req, res_fd):
             name, msg = _exc_info(e)
             emit({"k": "test_error", "e": name, "d": msg})
             _exit(0)
+    return code_obj, test_obj
+
+
+def _encode_result(out, i, budget, emit):
+    """Wire-encode test i's return value: (True, encoded), or report why not and (False, None)."""
+    try:
+        enc = wire_encode(out, 0, [budget])
+    except _TooBig:
+        emit({"k": "r", "i": i, "big": 1})
+        return False, None
+    except _Bad as b:
+        emit({"k": "r", "i": i, "bad": str(b)[:200]})
+        return False, None
+    except BaseException as e:  # RecursionError, MemoryError
+        name, _ = _exc_info(e)
+        emit({"k": "r", "i": i, "bad": "not serialisable (%s)" % name})
+        return False, None
+    return True, enc
+
+
+def _emit_value(emit, i, enc, _os_exit):
+    """Send test i's encoded value; if even that fails, report it as not serialisable."""
+    try:
+        emit({"k": "r", "i": i, "v": enc})
+    except BaseException as e:
+        name, _ = _exc_info(e)
+        try:
+            emit({"k": "r", "i": i, "bad": "not serialisable (%s)" % name})
+        except BaseException:
+            _os_exit(3)
+
+
+def _child_harness(req, res_fd):
+    """Runs inside the sandboxed child. Never returns."""
+    _write = os.write
+    _dumps = json.dumps
+    _os_exit = os._exit
+    emit = _make_emit(res_fd, _write, _dumps)
+    _exit = _os_exit
+
+    import builtins
+    mode = req["mode"]
+    code = req["code"]
+    entry = req["entry"]
+    code_obj, test_obj = _harness_compile(req, mode, code, emit, _exit)
     ns = {"__name__": "__candidate__", "__builtins__": builtins}
     try:
         exec(code_obj, ns)
@@ -226,27 +267,11 @@ def _child_harness(req, res_fd):
             out = e = None
             emit({"k": "r", "i": i, "e": name, "d": msg})
             continue
-        try:
-            enc = wire_encode(out, 0, [budget])
-        except _TooBig:
-            emit({"k": "r", "i": i, "big": 1})
-            continue
-        except _Bad as b:
-            emit({"k": "r", "i": i, "bad": str(b)[:200]})
-            continue
-        except BaseException as e:  # RecursionError, MemoryError
-            name, _ = _exc_info(e)
-            emit({"k": "r", "i": i, "bad": "not serialisable (%s)" % name})
+        ok, enc = _encode_result(out, i, budget, emit)
+        if not ok:
             continue
         out = None
-        try:
-            emit({"k": "r", "i": i, "v": enc})
-        except BaseException as e:
-            name, _ = _exc_info(e)
-            try:
-                emit({"k": "r", "i": i, "bad": "not serialisable (%s)" % name})
-            except BaseException:
-                _os_exit(3)
+        _emit_value(emit, i, enc, _os_exit)
         enc = None
     emit({"k": "end", "n": req["nonce"]})
     _exit(0)
@@ -301,6 +326,28 @@ def _child_main(cfg, state, req, res_w, out_w, cdir_inside):
 
 
 # --------------------------------------------------------------------------- the worker
+def _jail_bind_sources():
+    """The system folders and sys.path entries to bind read-only into the jail (may overlap)."""
+    binds = []
+    for top in ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin"):
+        binds.append(top)
+    for p in sys.path:
+        if p and os.path.isdir(p):
+            binds.append(os.path.realpath(p))
+    return binds
+
+
+def _jail_devices(root, mount, notes):
+    """Bind the harmless device nodes (null, zero, urandom, random) into the jail's /dev."""
+    os.makedirs(root + "/dev", mode=0o755, exist_ok=True)
+    for dev in ("null", "zero", "urandom", "random"):
+        try:
+            open(root + "/dev/" + dev, "w").close()
+            mount("--bind", "/dev/" + dev, root + "/dev/" + dev)
+        except Exception as e:
+            notes.append("dev %s: %s" % (dev, e))
+
+
 def _setup_jail(cfg, notes):
     """Private tmpfs root with read-only binds of the stdlib and system libraries (mount namespace).
 
@@ -326,12 +373,7 @@ def _setup_jail(cfg, notes):
     def ensure_parent(path):
         os.makedirs(os.path.dirname(root + path), mode=0o755, exist_ok=True)
 
-    binds = []
-    for top in ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin"):
-        binds.append(top)
-    for p in sys.path:
-        if p and os.path.isdir(p):
-            binds.append(os.path.realpath(p))
+    binds = _jail_bind_sources()
     done = set()
     for src in binds:
         if src in done or not os.path.lexists(src):
@@ -353,13 +395,7 @@ def _setup_jail(cfg, notes):
                 subprocess.run(["umount", root + src], env=env, capture_output=True)
             except Exception:
                 pass
-    os.makedirs(root + "/dev", mode=0o755, exist_ok=True)
-    for dev in ("null", "zero", "urandom", "random"):
-        try:
-            open(root + "/dev/" + dev, "w").close()
-            mount("--bind", "/dev/" + dev, root + "/dev/" + dev)
-        except Exception as e:
-            notes.append("dev %s: %s" % (dev, e))
+    _jail_devices(root, mount, notes)
     os.makedirs(root + "/tmp", mode=0o711, exist_ok=True)
     os.chmod(root + "/tmp", 0o711)
     return root
@@ -431,9 +467,8 @@ def _rmtree(path):
         shutil.rmtree(path, ignore_errors=True)
 
 
-def run_one(cfg, state, req):
-    t0 = time.monotonic()
-    timeout = float(req["timeout"])
+def _make_candidate_dir(cfg, state):
+    """A fresh folder for the next candidate: (path seen by the worker, path seen by the child)."""
     state["seq"] += 1
     name = "c%d" % state["seq"]
     if state["jail"]:
@@ -445,38 +480,26 @@ def run_one(cfg, state, req):
     os.mkdir(cdir, 0o700)
     if state["drop_uid"]:
         os.chown(cdir, cfg["uid"], cfg["gid"])
+    return cdir, cdir_inside
 
-    res_r, res_w = os.pipe2(os.O_CLOEXEC)
-    out_r, out_w = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
-    if pid == 0:
-        try:
-            _child_main(cfg, state, req, res_w, out_w, cdir_inside)
-        finally:
-            os._exit(124)
-    os.close(res_w)
-    os.close(out_w)
-    pidfd = None
+
+def _open_pidfd(pid):
+    """A pidfd for the child (readable once it exits), or None where unavailable."""
     try:
-        pidfd = os.pidfd_open(pid)
+        return os.pidfd_open(pid)
     except (AttributeError, OSError):
-        pidfd = None
+        return None
 
-    deadline = t0 + timeout
+
+def _wait_child(cfg, pid, pidfd, deadline, res_r, out_r, statuses):
+    """Wait until the child exits, the deadline passes or a limit is hit, draining its pipes.
+
+    Returns (killed, result-channel bytes, stdout+stderr byte count); records the child's wait
+    status in ``statuses`` when it is reaped here.
+    """
     res_buf = bytearray()
     out_bytes = 0
     killed = None
-    statuses = {}
-    # The pipes are drained on a timer (and once the child has exited) rather than on every write:
-    # waking the worker for each result line or print() costs more than a typical test. Big pipe
-    # buffers keep the child from blocking in between.
-    for fd in (res_r, out_r):
-        os.set_blocking(fd, False)
-        if _fcntl is not None:
-            try:
-                _fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ
-            except OSError:
-                pass
     open_fds = [res_r, out_r]
 
     def drain():
@@ -520,6 +543,11 @@ def run_one(cfg, state, req):
         killed = drain()
         if killed or exited:
             break
+    return killed, res_buf, out_bytes
+
+
+def _reap_and_clean(state, pid, statuses, fds, pidfd, cdir):
+    """Kill and reap the child and all it started, close its pipes and pidfd, remove its folder."""
     _kill_everything(state, pid, statuses)
     if pid not in statuses:
         try:
@@ -527,32 +555,77 @@ def run_one(cfg, state, req):
             statuses[pid] = st
         except ChildProcessError:
             pass
-    for fd in (res_r, out_r):
+    for fd in fds:
         os.close(fd)
     if pidfd is not None:
         os.close(pidfd)
     _rmtree(cdir)
-    st = statuses.get(pid)
+
+
+def _exit_status(st):
+    """(exit code, signal number) from a wait status; None for what does not apply."""
     exit_code = sig = None
     if st is not None:
         if os.WIFEXITED(st):
             exit_code = os.WEXITSTATUS(st)
         elif os.WIFSIGNALED(st):
             sig = os.WTERMSIG(st)
+    return exit_code, sig
+
+
+def _result_lines(killed, res_buf):
+    """The child's result-channel lines (none when it went past the result limit)."""
     if killed in ("result_limit",):
         lines = []
     else:
         lines = bytes(res_buf).decode("utf-8", "replace").split("\n")
         if lines and lines[-1] == "":
             lines.pop()
+    return lines
+
+
+def run_one(cfg, state, req):
+    t0 = time.monotonic()
+    timeout = float(req["timeout"])
+    cdir, cdir_inside = _make_candidate_dir(cfg, state)
+
+    res_r, res_w = os.pipe2(os.O_CLOEXEC)
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _child_main(cfg, state, req, res_w, out_w, cdir_inside)
+        finally:
+            os._exit(124)
+    os.close(res_w)
+    os.close(out_w)
+    pidfd = _open_pidfd(pid)
+
+    deadline = t0 + timeout
+    statuses = {}
+    # The pipes are drained on a timer (and once the child has exited) rather than on every write:
+    # waking the worker for each result line or print() costs more than a typical test. Big pipe
+    # buffers keep the child from blocking in between.
+    for fd in (res_r, out_r):
+        os.set_blocking(fd, False)
+        if _fcntl is not None:
+            try:
+                _fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ
+            except OSError:
+                pass
+    killed, res_buf, out_bytes = _wait_child(cfg, pid, pidfd, deadline, res_r, out_r, statuses)
+    _reap_and_clean(state, pid, statuses, (res_r, out_r), pidfd, cdir)
+    exit_code, sig = _exit_status(statuses.get(pid))
+    lines = _result_lines(killed, res_buf)
     return {"id": req.get("id"), "lines": lines, "exit": exit_code, "signal": sig, "killed": killed,
             "out_bytes": out_bytes, "elapsed": time.monotonic() - t0, "error": None}
 
 
-def main():
-    global _libc
-    cfg = json.loads(sys.argv[1])
-    notes = []
+def _setup_stdio():
+    """Keep private copies of the protocol pipes and point fds 0 and 1 at /dev/null.
+
+    Returns (request fd, response fd, /dev/null fd).
+    """
     req_fd = os.dup(0)
     resp_fd = os.dup(1)
     os.set_inheritable(req_fd, False)
@@ -560,6 +633,11 @@ def main():
     devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)  # stray prints in the worker cannot corrupt the protocol
+    return req_fd, resp_fd, devnull
+
+
+def _default_signals():
+    """Give SIGINT, SIGTERM and SIGALRM their default dispositions."""
     # Signal dispositions are inherited by every child: set them once here. (SIGXFSZ and SIGPIPE
     # stay ignored as Python sets them: writes past the file-size limit raise OSError.)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
@@ -567,12 +645,10 @@ def main():
             signal.signal(sig, signal.SIG_DFL)
         except Exception:
             pass
-    pid1 = os.getpid() == 1
-    drop_uid = bool(cfg["drop_uid"]) and os.geteuid() == 0
-    state = {"devnull": devnull, "pid1": pid1, "drop_uid": drop_uid, "uid": cfg["uid"],
-             "gid": cfg["gid"], "jail": False, "jail_root": None, "seq": 0, "tmp_base": None,
-             "stdout": open(1, "w", closefd=False, encoding="utf-8", errors="replace"),
-             "stdin": open(0, "r", closefd=False, encoding="utf-8", errors="replace")}
+
+
+def _setup_workspace(cfg, state, notes):
+    """Build the jail when asked and possible; otherwise candidates' folders go under base_dir."""
     if cfg.get("jail"):
         # Mounts are made by a short-lived helper (same mount namespace) so that the modules it
         # needs (subprocess & co.) never enter the worker's memory, which every fork copies.
@@ -606,22 +682,31 @@ def main():
     if not state["jail"]:
         state["tmp_base"] = cfg["base_dir"]
         os.chmod(state["tmp_base"], 0o711)
-    full = state["jail"] and pid1
+
+
+def _preload(cfg, full, notes):
+    """Import the preloaded modules (the longer list without a full jail) unless turned off."""
     for m in ((PRELOAD if full else PRELOAD_NO_JAIL) if cfg.get("preload", True) else ()):
         try:
             __import__(m)
         except Exception as e:
             notes.append("preload %s: %s" % (m, e))
-    if not full:
-        # prctl (no-new-privs, parent-death signal, not dumpable, subreaper) matters when there is
-        # no PID namespace + nosuid jail to give the same guarantees; it needs ctypes.
-        try:
-            import ctypes
-            _libc = ctypes.CDLL(None, use_errno=True)
-        except Exception as e:
-            notes.append("no libc via ctypes: %s" % (e,))
-        if not pid1:
-            _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def _load_libc(pid1, notes):
+    """Load libc through ctypes for prctl; become a child subreaper unless PID 1."""
+    global _libc
+    try:
+        import ctypes
+        _libc = ctypes.CDLL(None, use_errno=True)
+    except Exception as e:
+        notes.append("no libc via ctypes: %s" % (e,))
+    if not pid1:
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def _warm_up():
+    """Build lazily made interpreter state once, then freeze the heap for cheaper forks."""
     # Warm up what every child uses, so that lazily built interpreter state (the compiler's AST
     # types, json's encoder, ...) is made once here instead of in every child (~2 ms each).
     warm = {}
@@ -637,6 +722,27 @@ def main():
     import gc
     gc.collect()
     gc.freeze()  # fewer copy-on-write page faults in the forked children
+
+
+def main():
+    cfg = json.loads(sys.argv[1])
+    notes = []
+    req_fd, resp_fd, devnull = _setup_stdio()
+    _default_signals()
+    pid1 = os.getpid() == 1
+    drop_uid = bool(cfg["drop_uid"]) and os.geteuid() == 0
+    state = {"devnull": devnull, "pid1": pid1, "drop_uid": drop_uid, "uid": cfg["uid"],
+             "gid": cfg["gid"], "jail": False, "jail_root": None, "seq": 0, "tmp_base": None,
+             "stdout": open(1, "w", closefd=False, encoding="utf-8", errors="replace"),
+             "stdin": open(0, "r", closefd=False, encoding="utf-8", errors="replace")}
+    _setup_workspace(cfg, state, notes)
+    full = state["jail"] and pid1
+    _preload(cfg, full, notes)
+    if not full:
+        # prctl (no-new-privs, parent-death signal, not dumpable, subreaper) matters when there is
+        # no PID namespace + nosuid jail to give the same guarantees; it needs ctypes.
+        _load_libc(pid1, notes)
+    _warm_up()
 
     def send(obj):
         data = (json.dumps(obj) + "\n").encode()

@@ -1,98 +1,11 @@
-"""Crash-safe JSON Lines files: atomic whole-file writes, fsync'd appends, tolerant reads.
-
-Used for problems (``save_jsonl``/``load_jsonl``) and for every row file a run writes.
-"""
+"""Problem files: one problem per line, written atomically, read back tolerantly (``storage.atomic``)."""
 from __future__ import annotations
 
-import json
 import os
-import tempfile
-import warnings
-from contextlib import contextmanager
 from typing import Iterable
 
+from storage.atomic import read_rows, write_rows_atomic
 from tasks.problem import Problem
-
-
-@contextmanager
-def atomic_writer(path: str | os.PathLike, binary: bool = False):
-    """Open a temp file beside ``path``; on success fsync it and rename it over ``path``.
-
-    A crash at any point leaves either the old file or the complete new one, never a part.
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
-    try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
-
-
-def write_rows_atomic(path: str | os.PathLike, rows: Iterable[dict], sort_keys: bool = False) -> None:
-    """Write all rows at once; a reader never sees a half-written file."""
-    with atomic_writer(path) as f:
-        for row in rows:
-            f.write(json.dumps(row, sort_keys=sort_keys, ensure_ascii=False) + "\n")
-
-
-def write_json_atomic(path: str | os.PathLike, data) -> None:
-    """Write one JSON document atomically."""
-    with atomic_writer(path) as f:
-        json.dump(data, f, indent=1, ensure_ascii=False)
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write a text file atomically."""
-    with atomic_writer(path) as f:
-        f.write(text)
-
-
-def append_row(path: str | os.PathLike, row: dict) -> None:
-    """Append one row and fsync, so a crash loses at most the row being written."""
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def read_rows(path: str | os.PathLike, parse=None) -> list:
-    """Rows of ``path`` ([] if it does not exist), each passed through ``parse`` if given.
-
-    Blank lines are skipped. A last line that is cut short (no trailing newline, not valid
-    JSON: a write killed midway) is dropped with a warning; any other bad line raises
-    ValueError naming the file and the line number.
-    """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    lines = text.split("\n")
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-            rows.append(parse(data) if parse else data)
-        except (json.JSONDecodeError, ValueError, KeyError, TypeError) as err:
-            truncated_tail = number == len(lines) and not text.endswith("\n")
-            if truncated_tail and isinstance(err, json.JSONDecodeError):
-                warnings.warn(f"{path}:{number}: dropped a truncated last line", stacklevel=2)
-                continue
-            raise ValueError(f"{path}:{number}: bad record: {err}") from err
-    return rows
 
 
 def save_jsonl(problems: Iterable[Problem], path: str | os.PathLike) -> None:
@@ -105,14 +18,3 @@ def load_jsonl(path: str | os.PathLike) -> list[Problem]:
     if not os.path.exists(os.fspath(path)):
         raise FileNotFoundError(f"no problem file at {os.fspath(path)}")
     return read_rows(path, parse=Problem.from_dict)
-
-
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

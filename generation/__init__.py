@@ -1,0 +1,1 @@
+"""Text generation with the policy: batched and continuous-batching sampling, the KV cache, decoding steps (no Lightning)."""

@@ -1,0 +1,113 @@
+"""Crash-safe files: atomic whole-file writes, fsync'd appends, tolerant JSON Lines reads.
+
+Every file a run writes goes through ``atomic_writer`` (temp file beside the target, fsync,
+rename, fsync of the folder) or ``append_row``; a finished folder is published with
+``publish_dir``. A crash at any point leaves the old file or the complete new one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from contextlib import contextmanager
+from typing import Iterable
+
+
+@contextmanager
+def atomic_writer(path: str | os.PathLike, binary: bool = False):
+    """Open a temp file beside ``path``; on success fsync it and rename it over ``path``.
+
+    A crash at any point leaves either the old file or the complete new one, never a part.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def write_rows_atomic(path: str | os.PathLike, rows: Iterable[dict], sort_keys: bool = False) -> None:
+    """Write all rows at once; a reader never sees a half-written file."""
+    with atomic_writer(path) as f:
+        for row in rows:
+            f.write(json.dumps(row, sort_keys=sort_keys, ensure_ascii=False) + "\n")
+
+
+def write_json_atomic(path: str | os.PathLike, data) -> None:
+    """Write one JSON document atomically."""
+    with atomic_writer(path) as f:
+        json.dump(data, f, indent=1, ensure_ascii=False)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically."""
+    with atomic_writer(path) as f:
+        f.write(text)
+
+
+def append_row(path: str | os.PathLike, row: dict) -> None:
+    """Append one row and fsync, so a crash loses at most the row being written."""
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_rows(path: str | os.PathLike, parse=None) -> list:
+    """Rows of ``path`` ([] if it does not exist), each passed through ``parse`` if given.
+
+    Blank lines are skipped. A last line that is cut short (no trailing newline, not valid
+    JSON: a write killed midway) is dropped with a warning; any other bad line raises
+    ValueError naming the file and the line number.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    lines = text.split("\n")
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            rows.append(parse(data) if parse else data)
+        except (json.JSONDecodeError, ValueError, KeyError, TypeError) as err:
+            truncated_tail = number == len(lines) and not text.endswith("\n")
+            if truncated_tail and isinstance(err, json.JSONDecodeError):
+                warnings.warn(f"{path}:{number}: dropped a truncated last line", stacklevel=2)
+                continue
+            raise ValueError(f"{path}:{number}: bad record: {err}") from err
+    return rows
+
+
+def publish_dir(tmp: str, final: str) -> None:
+    """Rename a completely written folder ``tmp`` to ``final`` (replacing an empty one), then fsync
+    the parent: readers see the whole folder or none of it."""
+    os.replace(tmp, final)
+    _fsync_dir(os.path.dirname(os.path.abspath(final)))
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
