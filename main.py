@@ -10,15 +10,16 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from callbacks import preflight
+from cli import preflight
 from callbacks.checkpoint_io import AtomicCheckpointIO
-from callbacks.config_file import check_config_files
-from callbacks.refusal import refusing, stopping_on_disk_errors
+from cli.config_file import check_config_files
+from cli.refusal import refusing, stopping_on_disk_errors
 from datamodules.expert_iteration import ExpertIterationDataModule
-from lightning_modules.checks import ConfigError
+from settings.errors import ConfigError
 from lightning_modules.policy import PolicyModule
+from storage.atomic import write_text_atomic
 
-# Parse errors are raised (and printed as one message by callbacks.refusal), not printed with usage.
+# Parse errors are raised (and printed as one message by cli.refusal), not printed with usage.
 PARSER_KWARGS = {"exit_on_error": False, **{c: {"exit_on_error": False} for c in ("fit", "validate", "test", "predict")}}
 
 
@@ -29,10 +30,8 @@ class RunConfigSaver(SaveConfigCallback):
         if self.already_saved:
             return
         if trainer.is_global_zero:
-            os.makedirs(trainer.default_root_dir, exist_ok=True)
             path = os.path.join(trainer.default_root_dir, self.config_filename)
-            self.parser.save(self.config, path + ".tmp", overwrite=True, format="yaml")
-            os.replace(path + ".tmp", path)
+            write_text_atomic(path, self.parser.dump(self.config, skip_none=False))
         self.already_saved = True
 
 
@@ -40,7 +39,7 @@ class ExpertIterationCLI(LightningCLI):
     """Keeps TensorBoard logs and checkpoints in fixed folders of the run, across resumes.
 
     A bad command line, config or run folder is refused (one message, exit code 2) before the
-    model loads or anything is written: parsing, building the classes and ``callbacks.preflight``
+    model loads or anything is written: parsing, building the classes and ``cli.preflight``
     run under ``refusing()``.
     """
 
@@ -50,7 +49,7 @@ class ExpertIterationCLI(LightningCLI):
 
     def _parse_ckpt_path(self) -> None:
         # Lightning would silently replace the config's model settings by the checkpoint's; a
-        # resumed fit instead compares them (callbacks.resume_check) and names every difference.
+        # resumed fit instead compares them (cli.resume_check) and names every difference.
         if self.config.get("subcommand") != "fit":
             with refusing():
                 super()._parse_ckpt_path()
@@ -89,7 +88,7 @@ class ExpertIterationCLI(LightningCLI):
 
 
 def cli_main(args: list[str] | None = None, run: bool = True) -> ExpertIterationCLI:
-    """Runs the CLI. A refused run raises ``callbacks.refusal.Refused`` (a SystemExit with code 2)."""
+    """Runs the CLI. A refused run raises ``cli.refusal.Refused`` (a SystemExit with code 2)."""
     with refusing():
         check_config_files(list(sys.argv[1:] if args is None else args))
     try:

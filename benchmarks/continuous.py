@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.greedy_replies import model_and_prompts, parse_args, report, timed  # noqa: E402
 from lightning_modules.merging import merged_adapter  # noqa: E402
-from lightning_modules.sampling import sample_replies  # noqa: E402
+from generation.sampling import sample_replies  # noqa: E402
 
 
 def main(argv=None) -> dict:
@@ -33,7 +33,7 @@ def main(argv=None) -> dict:
                       lambda: [reply for i in range(0, len(prompts), size)
                                for reply in sample_replies(model, tok, prompts[i : i + size], **common)])
         ours = timed("ours: continuous (the next prompt joins)", lambda: sample_replies(model, tok, prompts, **common))
-    return report(args, tok, "continuous_batching_tokens_per_s", fixed, ours)
+    return report(args, tok, "continuous_batching_tokens_per_s", fixed, ours, model)
 
 
 if __name__ == "__main__":

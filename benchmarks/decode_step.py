@@ -5,7 +5,7 @@
 ``--batch`` rows (``--batch / 8`` prompts of ``--context`` random tokens, 8 samples each, as in
 sampling) take greedy decoding steps with the adapter merged. Baseline: ``DynamicCache``, which
 appends each step's keys and values with ``torch.cat`` (a copy of the whole cache per layer).
-Ours: ``lightning_modules.kv_cache.preallocated_cache``, which writes them into spare room. Both give
+Ours: ``generation.kv_cache.preallocated_cache``, which writes them into spare room. Both give
 the same logits (checked). Then one profiled set of steps shows the share of each operator, and
 the roofline lines put the step against the measured matmul rate. The last line is the JSON headline
 (ratio = baseline step time / our step time).
@@ -25,8 +25,8 @@ import torch  # noqa: E402
 from transformers import DynamicCache  # noqa: E402
 
 from benchmarks.training import device_name, flop_param_count, measure_matmul_flops, significant  # noqa: E402
-from lightning_modules import decoding  # noqa: E402
-from lightning_modules.kv_cache import preallocated_cache  # noqa: E402
+from generation import decoding  # noqa: E402
+from generation.kv_cache import preallocated_cache  # noqa: E402
 from lightning_modules.merging import merged_adapter  # noqa: E402
 from lightning_modules.policy import PolicyModule  # noqa: E402
 
@@ -65,7 +65,8 @@ def main(argv=None) -> dict:
     gen = torch.Generator().manual_seed(0)
     high = min(10000, config.vocab_size)
     prompts = torch.randint(high // 10, high, (args.batch // samples, args.context), generator=gen)
-    flops = measure_matmul_flops(torch.float32, "cpu")
+    dtype = next(model.parameters()).dtype  # the floor at the dtype the model runs in (bf16 on bf16 CPUs)
+    flops = measure_matmul_flops(dtype, "cpu")
     with torch.inference_mode(), merged_adapter(model):
         base_s, base_logits = step_times(model, prompts, samples, lambda: DynamicCache(config=config), args.steps)
         ours_s, ours_logits = step_times(model, prompts, samples, lambda: preallocated_cache(config), args.steps)
@@ -76,7 +77,8 @@ def main(argv=None) -> dict:
             step_times(model, prompts, samples, lambda: preallocated_cache(config), 3)
     table = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in table)
-    print(f"{args.model}, {args.batch} rows, context {args.context}, fp32, {torch.get_num_threads()} threads, "
+    dtype_name = str(dtype).replace("torch.", "")
+    print(f"{args.model}, {args.batch} rows, context {args.context}, {dtype_name}, {torch.get_num_threads()} threads, "
           f"on {device_name()}")
     print(f"{'variant':<46}{'ms per step':>12}")
     print(f"{'baseline: DynamicCache (torch.cat per step)':<46}{base_s * 1e3:>12.0f}")
@@ -87,12 +89,12 @@ def main(argv=None) -> dict:
         print(f"  {e.key:<52}{100 * e.self_cpu_time_total / total:>6.1f}%")
     n = flop_param_count(model)  # every matmul weight once, the output layer included
     floor = 2 * n * args.batch / flops
-    print(f"matmul rate F = {flops / 1e9:.1f} GFLOP/s; 2 x {n / 1e6:.0f}M FLOP per row-token, so the step's "
+    print(f"matmul rate F = {flops / 1e9:.1f} GFLOP/s ({dtype_name}); 2 x {n / 1e6:.0f}M FLOP per row-token, so the step's "
           f"compute floor is {floor * 1e3:.0f} ms ({floor / ours_s:.0%} of our step)")
     result = {"metric": "decode_step_ms", "value": significant(ours_s * 1e3), "unit": "ms",
               "baseline": significant(base_s * 1e3), "ratio": round(base_s / ours_s, 3), "same_logits": same,
               "rows": args.batch, "context": args.context, "compute_floor_ms": significant(floor * 1e3),
-              "machine": device_name(), "model": args.model}
+              "machine": device_name(), "cpu": device_name(), "dtype": dtype_name, "model": args.model}
     print(json.dumps(result))
     return result
 

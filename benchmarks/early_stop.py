@@ -6,7 +6,7 @@ Greedy replies (so both variants write the same text) to real training problems,
 closed code fence or end of sequence, ``--batch-size`` sequences decoded together, adapter merged
 as in ``PolicyModule.sample``. Baseline: ``model.generate`` with the same shared prompt
 processing and fence stop, where a finished row stays in the batch until the last row finishes.
-Ours: ``lightning_modules.continuous.decode``, where a finished row leaves the batch at once.
+Ours: ``generation.continuous.decode``, where a finished row leaves the batch at once.
 The last line is the JSON headline (ratio = baseline seconds / our seconds).
 """
 
@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.greedy_replies import model_and_prompts, parse_args, report, timed  # noqa: E402
 from lightning_modules.merging import merged_adapter  # noqa: E402
-from lightning_modules.sampling import sample_replies  # noqa: E402
+from generation.sampling import sample_replies  # noqa: E402
 
 
 def main(argv=None) -> dict:
@@ -27,10 +27,10 @@ def main(argv=None) -> dict:
     model, tok, prompts = model_and_prompts(args, seed=0)
     common = dict(n=1, temperature=0.0, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
     with merged_adapter(model):
-        baseline = timed("generate (finished rows stay in the batch)",  # an extra kwarg selects generate
-                         lambda: sample_replies(model, tok, prompts, **common, output_scores=False))
+        baseline = timed("generate (finished rows stay in the batch)",  # the reference decoder
+                         lambda: sample_replies(model, tok, prompts, **common, decoder="generate"))
         ours = timed("ours (finished rows leave the batch)", lambda: sample_replies(model, tok, prompts, **common))
-    return report(args, tok, "greedy_reply_tokens_per_s", baseline, ours)
+    return report(args, tok, "greedy_reply_tokens_per_s", baseline, ours, model)
 
 
 if __name__ == "__main__":

@@ -228,7 +228,7 @@ class Budget:
 
 def sample_once(model, tok, rows, n, new_tokens, device, **extra) -> float:
     """Seconds for one ``sample_replies`` call over ``rows`` (prompt indices), n samples each."""
-    from lightning_modules.sampling import sample_replies
+    from generation.sampling import sample_replies
 
     sync(device)
     start = time.perf_counter()
@@ -243,7 +243,7 @@ def sampling_variant(name, model, tok, batch, k, new_tokens, device, warm_tokens
     if name == "shared-prefix":
         rows, n, extra = range(batch // k), k, {}
     elif name == "static+compile":
-        rows, n, extra = range(batch), 1, {"cache_implementation": "static"}
+        rows, n, extra = range(batch), 1, {"decoder": "generate", "generate_kwargs": {"cache_implementation": "static"}}
     else:
         rows, n, extra = range(batch), 1, {}
     # A static cache is sized by max_new_tokens: warm up with the same length (that compiles it).

@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from benchmarks.training import device_name
+from benchmarks.training import device_name, run_keys
 from lightning_modules.policy import PolicyModule
 from tasks import build_splits
 
@@ -41,7 +41,8 @@ def timed(label: str, run) -> tuple[str, list, float]:
     return label, replies, time.perf_counter() - start
 
 
-def report(args, tokenizer, metric: str, baseline: tuple[str, list, float], ours: tuple[str, list, float]) -> dict:
+def report(args, tokenizer, metric: str, baseline: tuple[str, list, float], ours: tuple[str, list, float],
+           model=None) -> dict:
     """Print the comparison of two variants' (label, replies, seconds); return the JSON headline."""
     (base_label, base_replies, t_base), (our_label, our_replies, t_ours) = baseline, ours
     lengths = [len(tokenizer(r[0], add_special_tokens=False)["input_ids"]) for r in our_replies]
@@ -56,6 +57,7 @@ def report(args, tokenizer, metric: str, baseline: tuple[str, list, float], ours
         print(f"{label:<48}{seconds:>10.1f}{tokens / seconds:>16.1f}")
     result = {"metric": metric, "value": round(tokens / t_ours, 1), "unit": "tokens/s",
               "baseline": round(tokens / t_base, 1), "ratio": round(t_base / t_ours, 2),
-              "identical": f"{same}/{len(our_replies)}", "machine": device_name(), "model": args.model}
+              "identical": f"{same}/{len(our_replies)}", **run_keys(model if model is not None else "unknown"),
+              "model": args.model}
     print(json.dumps(result))
     return result

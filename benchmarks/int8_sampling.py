@@ -23,11 +23,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from benchmarks.training import device_name  # noqa: E402
-from callbacks.verification import verify_replies  # noqa: E402
+from benchmarks.training import device_name, run_keys  # noqa: E402
+from verify.verification import verify_replies  # noqa: E402
 from lightning_modules.merging import merged_adapter  # noqa: E402
 from lightning_modules.policy import PolicyModule  # noqa: E402
-from lightning_modules.sampling import sample_replies  # noqa: E402
+from generation.sampling import sample_replies  # noqa: E402
 from tasks import build_splits  # noqa: E402
 
 
@@ -91,7 +91,7 @@ def main(argv=None) -> dict:
     print(f"identical replies: {same}/{len(fp32)}")
     result = {"metric": "int8_sampling_speedup", "value": round(t_int8, 1), "unit": "s", "baseline": round(t_fp32, 1),
               "ratio": round(t_fp32 / t_int8, 2), "identical": f"{same}/{len(fp32)}", "passed_fp32": passed["fp32"],
-              "passed_int8": passed["int8"], "quantize_s": round(t_quantize, 1), "machine": device_name(),
+              "passed_int8": passed["int8"], "quantize_s": round(t_quantize, 1), **run_keys("float32 vs int8"),
               "model": args.model}
     print(json.dumps(result))
     return result

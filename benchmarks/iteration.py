@@ -90,10 +90,11 @@ def main(argv=None) -> dict:
     for phase, seconds in phases.items():
         print(f"{phase:<12}{seconds:>10.1f}{REPORT_SECONDS[phase]:>12.1f}")
     print(f"{'total':<12}{ours:>10.1f}{baseline:>12.1f}   (whole command incl. loading: {wall:.0f} s)")
-    from benchmarks.training import device_name
+    from benchmarks.training import run_keys
+    from models.source import resolve_dtype
 
     result = {"metric": "reference_iteration_seconds", "value": round(ours, 1), "unit": "s",
-              "baseline": baseline, "ratio": round(baseline / ours, 2), "machine": device_name(),
+              "baseline": baseline, "ratio": round(baseline / ours, 2), **run_keys(resolve_dtype("auto")),
               "model": args.model, "phases": {k: round(v, 1) for k, v in phases.items()},
               "solutions": rows[0].get("harvest/solutions")}
     print(json.dumps(result))

@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from benchmarks.training import device_name  # noqa: E402
-from lightning_modules.decoding import next_tokens, top_p_filter  # noqa: E402
+from benchmarks.training import device_name, run_keys  # noqa: E402
+from generation.decoding import next_tokens, top_p_filter  # noqa: E402
 
 
 def best_of(fn, reps: int) -> float:
@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
     print(f"{'ours: 64 candidates (+ exact fallback)':<40}{1000 * t_ours:>12.1f}")
     result = {"metric": "top_p_sampling_step", "value": round(1000 * t_ours, 1), "unit": "ms",
               "baseline": round(1000 * t_base, 1), "ratio": round(t_base / t_ours, 1), "rows": args.rows,
-              "machine": device_name()}
+              **run_keys("float32")}
     print(json.dumps(result))
     return result
 

@@ -5,7 +5,7 @@
                                             [--gradient-checkpointing]
 
 Data: realistic (prompt, reference solution) pairs from ``tasks`` problems, encoded as the datamodule
-does (``encode_example``: labels on the answer only), ordered by ``LengthGroupedSampler`` and padded
+does (``PromptFormat.encode``: labels on the answer only), ordered by ``LengthGroupedSampler`` and padded
 by ``make_collate``. Tokens/s counts non-padding tokens (prompt and answer: both go through the model).
 
 Bound: F is the matmul rate measured here, in the model's dtype (a large square product, best of a few,
@@ -38,8 +38,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from datamodules.training_data import IGNORE, LengthGroupedSampler, encode_example, make_collate  # noqa: E402
-from lightning_modules.prompting import answer_text  # noqa: E402
+from datamodules.training_data import LengthGroupedSampler, make_collate  # noqa: E402
+from lightning_modules.prompting import IGNORE_INDEX, answer_text, encode_pair  # noqa: E402
 
 FLOPS_PER_TOKEN_FACTOR = 4  # frozen base: forward 2N + activation-gradient backward 2N
 
@@ -110,6 +110,14 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def run_keys(dtype) -> dict:
+    """The machine keys of a headline: ``machine`` and ``cpu`` (the device's name) and ``dtype``
+    (the dtype the benchmark ran in: a torch dtype, a model, or a name)."""
+    if hasattr(dtype, "parameters"):
+        dtype = next(dtype.parameters()).dtype
+    return {"machine": device_name(), "cpu": cpu_name(), "dtype": str(dtype).replace("torch.", "")}
+
+
 def device_name() -> str:
     return torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_name()
 
@@ -144,7 +152,7 @@ def build_examples(tokenizer, render, count: int, max_length: int, seed: int = 0
     from tasks import build_splits
 
     problems = build_splits(count, 0, 1, None, difficulty[0], difficulty[1], seed=seed)["train"]
-    examples = [encode_example(tokenizer, render(p.prompt), answer_text(p.reference), max_length) for p in problems]
+    examples = [encode_pair(tokenizer, render(p.prompt), answer_text(p.reference), max_length) for p in problems]
     kept = [e for e in examples if e is not None]
     return kept, len(examples) - len(kept)
 
@@ -186,7 +194,7 @@ def train_steps(policy, optimizer, batches: list[dict], device) -> list[dict]:
         sync(device)
         t3 = time.perf_counter()
         cpu_s = time.process_time() - c0
-        rows.append({"tokens": tokens, "answer_tokens": int((batch["labels"] != IGNORE).sum()),
+        rows.append({"tokens": tokens, "answer_tokens": int((batch["labels"] != IGNORE_INDEX).sum()),
                      "width": batch["input_ids"].shape[1], "forward_s": t1 - t0, "backward_s": t2 - t1,
                      "optimizer_s": t3 - t2, "total_s": t3 - t0, "cpu_s": cpu_s,
                      "loss": float(loss.detach()) if loss is not None else float("nan")})
@@ -216,7 +224,7 @@ def main(argv=None) -> dict:
     if args.steps < 1 or args.warmup < 0 or args.batch_size < 1:
         parser.error("need --steps >= 1, --warmup >= 0, --batch-size >= 1")
 
-    from lightning_modules import cpu_perf
+    from models import cpu_perf
     from lightning_modules.policy import PolicyModule
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -283,7 +291,7 @@ def main(argv=None) -> dict:
         print(f"cpu: {cpu_share:.0%} of {torch.get_num_threads()} threads busy during the timed steps (column 'cpu': "
               f"cores busy); load average {os.getloadavg()[0]:.2f}")
     result = {"metric": "lora_training_throughput", "value": significant(tok_s), "unit": "tokens/s",
-              "baseline": significant(bound), "ratio": significant(tok_s / bound), "machine": device_name(),
+              "baseline": significant(bound), "ratio": significant(tok_s / bound), **run_keys(model),
               "padding_fraction": round(pad, 4), "model": args.model, "dtype": str(dtype).replace("torch.", ""),
               "batch_size": args.batch_size, "steps": args.steps, "matmul_gflops": round(flops / 1e9, 1),
               "n_params": n_params, "gradient_checkpointing": args.gradient_checkpointing,

@@ -9,6 +9,9 @@ import shutil
 import lightning as L
 import torch
 
+from callbacks import iteration_record
+from storage.atomic import staged_dir
+
 
 class AdapterCheckpoint(L.Callback):
     """Writes ``adapters/iter_N/`` (loadable with ``PeftModel.from_pretrained``).
@@ -30,7 +33,7 @@ class AdapterCheckpoint(L.Callback):
         self.keep_last = keep_last
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        iteration = trainer.current_epoch + 1
+        iteration = iteration_record.closing_iteration(trainer)
         if iteration % self.every or not trainer.is_global_zero:
             return
         save_adapter(pl_module.model, os.path.join(trainer.default_root_dir, "adapters"), iteration)
@@ -38,16 +41,14 @@ class AdapterCheckpoint(L.Callback):
             prune_adapters(os.path.join(trainer.default_root_dir, "adapters"), self.keep_last)
 
 
-def save_adapter(peft_model, folder: str, iteration: int) -> str:
-    for name, p in peft_model.named_parameters():
+def save_adapter(peft_model, folder: str, iteration: int, name: str | None = None) -> str:
+    """``save_pretrained`` into ``folder/iter_N`` (or ``folder/NAME``), published whole; refuses non-finite weights."""
+    for param_name, p in peft_model.named_parameters():
         if p.requires_grad and not torch.isfinite(p).all():
-            raise RuntimeError(f"not saving adapter of iteration {iteration}: {name} is not finite")
-    final = os.path.join(folder, f"iter_{iteration}")
-    tmp = final + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    peft_model.save_pretrained(tmp)
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
+            raise RuntimeError(f"not saving adapter of iteration {iteration}: {param_name} is not finite")
+    final = os.path.join(folder, name or f"iter_{iteration}")
+    with staged_dir(final) as tmp:
+        peft_model.save_pretrained(tmp)
     return final
 
 

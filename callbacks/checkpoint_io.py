@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import glob
-import os
-
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from callbacks import faults
+from storage.atomic import atomic_writer, remove_stale_temps
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """``torch.save`` to a temp file in the same folder, fsync, then rename over the target."""
+    """``torch.save`` through ``storage.atomic.atomic_writer`` (temp file, fsync, rename)."""
 
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        for stale in glob.glob(glob.escape(path) + ".tmp-*"):  # left by a run killed mid-write
-            os.unlink(stale)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        try:
-            with open(tmp, "wb") as f:
-                torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            faults.point("checkpoint_written")
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        remove_stale_temps(path)  # left by a run killed mid-write
+        with atomic_writer(path, binary=True, before_replace=lambda: faults.point("checkpoint_written")) as f:
+            torch.save(checkpoint, f)
         faults.point("checkpoint_done")

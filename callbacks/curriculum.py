@@ -15,13 +15,15 @@ class CurriculumCallback(L.Callback):
     new set of train problems ``data.curriculum_step`` difficulties higher (val/test stay fixed),
     used from the next harvest on. Each row of ``metrics.jsonl`` says which range its harvest used
     (``harvest/difficulty_min``, ``harvest/difficulty_max``) and whether it raised the range
-    (``curriculum/raised``). List it after ``HarvestCallback``.
+    (``curriculum/raised``). Listed after ``HarvestCallback`` (checked when the run starts).
 
     Args:
         threshold: harvest solve rate in (0, 1] that moves training to the next level.
     """
 
     feeds_metrics_row = True
+    listed_after = ("HarvestCallback",)  # reads the harvest's solve rate
+    requires = ("HarvestCallback",)
 
     def __init__(self, threshold: float = 0.8):
         if not 0 < threshold <= 1:
@@ -30,10 +32,8 @@ class CurriculumCallback(L.Callback):
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         row = iteration_record.record(trainer)
-        if "harvest/solve_rate" not in row and trainer.current_epoch + 1 >= (trainer.max_epochs or 0):
-            return  # the last iteration harvests nothing (final_harvest: false): nothing to raise
         if "harvest/solve_rate" not in row:
-            raise ValueError("CurriculumCallback found no harvest/solve_rate: list it after HarvestCallback")
+            return  # nothing harvested at this iteration's end (the last one, with final_harvest: false)
         raised = row["harvest/solve_rate"] >= self.threshold and trainer.datamodule.raise_difficulty()
         iteration_record.add(trainer, {"curriculum/raised": int(bool(raised)),
                                        "curriculum/level": trainer.datamodule.level})

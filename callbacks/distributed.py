@@ -7,9 +7,13 @@ same accuracies). With one process these are no-ops.
 
 from __future__ import annotations
 
+import time
+
 import torch.distributed as dist
 
 from callbacks import faults
+from models import cpu_perf
+from models.tiny import TINY_MODEL_NAME
 
 
 def shard(items: list, rank: int, world_size: int) -> list:
@@ -36,14 +40,32 @@ def in_problem_order(rows: list[dict], problems: list) -> list[dict]:
     return sorted(rows, key=lambda r: (position[r["problem_id"]], r["sample"]))
 
 
-def sample_and_verify(trainer, pl_module, problems: list, sample_kwargs: dict, timeout_s, progress) -> list[dict]:
-    """Sample on this rank's shard, verify, gather: rows for all ``problems`` on every rank."""
-    from callbacks.verification import BackgroundVerifier
+def sample_and_verify(trainer, pl_module, problems: list, sampling, iteration: int, phase: str,
+                      progress) -> list[dict]:
+    """Sample on this rank's shard with ``sampling`` (a ``SamplingArgs``; the seed of ``phase`` of
+    ``iteration``), verify, gather: rows for all ``problems`` on every rank."""
+    from verify.verification import BackgroundVerifier
 
     mine = shard(problems, trainer.global_rank, trainer.world_size)
-    with BackgroundVerifier(mine, timeout_s) as verifier:  # each batch is verified while the next is sampled
+    start = time.perf_counter()
+    with BackgroundVerifier(mine, sampling.timeout_s) as verifier:  # each batch verified while the next is sampled
         replies = (pl_module.sample([p.prompt for p in mine], progress=progress, on_replies=verifier.submit,
-                                    **sample_kwargs) if mine else [])
+                                    **sampling.sample_kwargs(iteration, phase)) if mine else [])
         faults.point("sampled")
         rows = verifier.rows(replies)
+    _record_rate(trainer, pl_module, len(mine) * sampling.n, time.perf_counter() - start)
     return in_problem_order(gather_rows(rows, trainer.world_size), problems)
+
+
+def _record_rate(trainer, pl_module, sequences: int, seconds: float) -> None:
+    """Keep this machine's sampling rate for the real model (the run-work estimate reads it)."""
+    hparams = getattr(pl_module, "hparams", {})
+    model = hparams.get("model") if hasattr(hparams, "get") else None
+    if not trainer.is_global_zero or not isinstance(model, str) or model == TINY_MODEL_NAME:
+        return
+    from models.source import default_cache_dir
+
+    try:
+        cpu_perf.record_sampling(default_cache_dir(), model, str(hparams.get("dtype")), sequences, seconds)
+    except OSError:  # a read-only cache only loses the estimate
+        pass

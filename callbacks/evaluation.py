@@ -7,18 +7,18 @@ import time
 import lightning as L
 
 from callbacks import iteration_record
-from callbacks.checks import check_decoding_args, check_sampling_args
-from callbacks.failures import cause_counts
-from callbacks.intervals import mean_interval, wilson
-from callbacks.pass_at_k import mean_by, pass_at_k
-from callbacks.progress import progress_bar
+from verify.failures import cause_counts
+from verify.intervals import mean_interval, wilson
+from verify.pass_at_k import mean_by, pass_at_k
+from reporting.progress import progress_bar
 from callbacks.distributed import sample_and_verify
-from callbacks.samples_file import write_samples
-from callbacks.verification import solved_by_problem, status_counts
-from lightning_modules.checks import ConfigError
+from reporting.samples_file import write_samples
+from verify.verification import solved_by_problem, status_counts
+from settings.errors import ConfigError
+from settings.sampling import SamplingArgs
 
 
-class EvaluationCallback(L.Callback):
+class EvaluationCallback(iteration_record.OncePerIteration, L.Callback):
     """Evaluates the policy before training (iteration 0) and after every outer iteration.
 
     ``SPLIT/pass@1`` is the greedy solve rate. With ``num_samples = n > 0`` it also reports
@@ -70,41 +70,42 @@ class EvaluationCallback(L.Callback):
         self.k = list(k or ([1] if num_samples else []))
         self.split_every = dict(split_every or {})
         _check_eval_args(self.splits, greedy, num_samples, self.k, every_n_iterations, self.split_every)
-        check_decoding_args("evaluation", max_new_tokens, batch_size, timeout_s)  # greedy replies too
-        if num_samples:
-            check_sampling_args("evaluation", num_samples, temperature, top_p, max_new_tokens, batch_size, timeout_s)
-        self.greedy, self.num_samples = greedy, num_samples
-        self.temperature, self.top_p, self.max_new_tokens = temperature, top_p, max_new_tokens
-        self.batch_size, self.timeout_s, self.every = batch_size, timeout_s, every_n_iterations
-        self.seed, self.progress = seed, progress
-        self.last_iteration = -1
+        self.greedy_args = SamplingArgs(1, 0.0, 1.0, max_new_tokens, batch_size, timeout_s, seed, owner="evaluation")
+        self.sampled_args = (SamplingArgs(num_samples, temperature, top_p, max_new_tokens, batch_size, timeout_s, seed,
+                                          owner="evaluation", count_field="num_samples") if num_samples else None)
+        self.greedy, self.num_samples, self.max_new_tokens = greedy, num_samples, max_new_tokens  # cli.workload
+        self.every, self.progress = every_n_iterations, progress
 
     def on_fit_start(self, trainer, pl_module) -> None:
-        if self.last_iteration < 0:  # not resumed: evaluate the untrained policy (iteration 0)
+        if self.due(0):  # not resumed: evaluate the untrained policy (iteration 0)
             self._evaluate(trainer, pl_module, 0)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        self._evaluate(trainer, pl_module, trainer.current_epoch + 1)
+        self._evaluate(trainer, pl_module, iteration_record.closing_iteration(trainer))
 
     def _evaluate(self, trainer, pl_module, iteration: int) -> None:
-        if iteration <= self.last_iteration or (iteration % self.every and iteration != 0):
+        if not self.due(iteration) or (iteration % self.every and iteration != 0):
             return
         start = time.perf_counter()
         values = {"iteration": iteration}
         groups = [(split, problems) for split in self.splits
-                  if self._due(split, iteration, trainer.max_epochs) and (problems := trainer.datamodule.problems(split))]
+                  if self._split_due(split, iteration, getattr(trainer, "max_epochs", None))
+                  and (problems := trainer.datamodule.problems(split))]
         show = self.progress and trainer.is_global_zero
-        greedy = self._run_splits(trainer, pl_module, groups, 1, 0.0, iteration, "greedy", show) if self.greedy else {}
-        sampled = (self._run_splits(trainer, pl_module, groups, self.num_samples, self.temperature, iteration,
-                                    "sampled", show) if self.num_samples else {})
+        greedy = self._run_splits(trainer, pl_module, groups, self.greedy_args, iteration, "greedy", show) \
+            if self.greedy else {}
+        sampled = (self._run_splits(trainer, pl_module, groups, self.sampled_args, iteration, "sampled", show)
+                   if self.sampled_args else {})
         write_samples(trainer, iteration, "eval", _tagged_rows({"greedy": greedy, "sampled": sampled}))
+        self._per_problem: dict[str, list[dict]] = {}
         for split, problems in groups:
             values.update(self._split_metrics(split, problems, greedy.get(split), sampled.get(split)))
+        iteration_record.current(trainer).per_problem.update(self._per_problem)
         values["time/eval_s"] = time.perf_counter() - start
         iteration_record.add(trainer, values)
-        self.last_iteration = iteration
+        self.done(iteration)
 
-    def _due(self, split: str, iteration: int, last: int | None) -> bool:
+    def _split_due(self, split: str, iteration: int, last: int | None) -> bool:
         every = self.split_every.get(split, 1)
         return iteration == 0 or iteration == last or iteration % every == 0
 
@@ -119,7 +120,7 @@ class EvaluationCallback(L.Callback):
             out[f"{split}/statuses"] = status_counts(greedy_rows)
             out[f"{split}/samples_text"] = [(r["code"] or "(no code extracted) " + r.get("reply", ""))[:600]
                                             for r in greedy_rows[:3]]
-            out[f"_per_problem/{split}"] = table  # for per-problem records; not written to metrics.jsonl
+            self._per_problem[split] = table
         if sampled_rows is not None:
             table = solved_by_problem(problems, sampled_rows)
             for k in self.k:
@@ -133,7 +134,7 @@ class EvaluationCallback(L.Callback):
         out.update(cause_counts(greedy_rows if greedy_rows is not None else sampled_rows or [], split))
         return out
 
-    def _run_splits(self, trainer, pl_module, groups, n, temperature, iteration, desc, show) -> dict[str, list]:
+    def _run_splits(self, trainer, pl_module, groups, args, iteration, desc, show) -> dict[str, list]:
         """Rows per split from one sampling call over the problems of all splits.
 
         Decoding all splits together keeps the batches full: run one split at a time and each
@@ -141,29 +142,20 @@ class EvaluationCallback(L.Callback):
         """
         problems = [p for _, split_problems in groups for p in split_problems]
         if len({p.id for p in problems}) < len(problems):  # a problem in two splits: keep them apart
-            return {split: self._run(trainer, pl_module, ps, n, temperature, iteration, f"{split} {desc}", show)
+            return {split: self._run(trainer, pl_module, ps, args, iteration, f"{split} {desc}", show)
                     for split, ps in groups}
         label = f"{desc} ({', '.join(split for split, _ in groups)})"
-        rows = self._run(trainer, pl_module, problems, n, temperature, iteration, label, show)
+        rows = self._run(trainer, pl_module, problems, args, iteration, label, show)
         split_of = {p.id: split for split, ps in groups for p in ps}
         out: dict[str, list] = {split: [] for split, _ in groups}
         for row in rows:
             out[split_of[row["problem_id"]]].append(row)
         return out
 
-    def _run(self, trainer, pl_module, problems, n, temperature, iteration, desc, show) -> list[dict]:
+    def _run(self, trainer, pl_module, problems, args, iteration, desc, show) -> list[dict]:
         with progress_bar(len(problems), f"eval {iteration}: {desc}", show) as update:
-            sample_kwargs = dict(
-                n=n, temperature=temperature, top_p=self.top_p, max_new_tokens=self.max_new_tokens,
-                batch_size=self.batch_size, seed=iteration_record.phase_seed(self.seed, iteration, desc),
-            )
-            return sample_and_verify(trainer, pl_module, problems, sample_kwargs, self.timeout_s, update)
+            return sample_and_verify(trainer, pl_module, problems, args, iteration, desc, update)
 
-    def state_dict(self) -> dict:
-        return {"last_iteration": self.last_iteration}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.last_iteration = state.get("last_iteration", -1)
 
 
 def _tagged_rows(by_mode: dict[str, dict[str, list]]) -> list[dict]:

@@ -10,15 +10,15 @@ import time
 import lightning as L
 
 from callbacks import faults, harvest_plan, iteration_record
-from callbacks.checks import check_sampling_args
-from lightning_modules.checks import require
-from callbacks.failures import cause_counts
-from callbacks.progress import progress_bar
-from tasks.jsonl import read_rows, write_json_atomic, write_rows_atomic
-from callbacks.selection import select_solutions
+from settings.errors import require
+from settings.sampling import SamplingArgs
+from verify.failures import cause_counts
+from reporting.progress import progress_bar
+from storage.atomic import read_rows, write_json_atomic, write_rows_atomic
+from verify.selection import select_solutions
 from callbacks.distributed import sample_and_verify
-from callbacks.samples_file import write_samples
-from callbacks.verification import solved_by_problem, status_counts
+from reporting.samples_file import write_samples
+from verify.verification import solved_by_problem, status_counts
 
 
 class HarvestCallback(L.Callback):
@@ -80,21 +80,16 @@ class HarvestCallback(L.Callback):
         retry_failed: bool = False,
         retry_samples: int = 1,
     ):
-        check_sampling_args("harvest", samples_per_problem, temperature, top_p, max_new_tokens, batch_size, timeout_s)
+        self.sampling = SamplingArgs(samples_per_problem, temperature, top_p, max_new_tokens, batch_size, timeout_s,
+                                     seed, owner="harvest")
         if max_solutions_per_problem < 1:
             raise ValueError(f"harvest.max_solutions_per_problem = {max_solutions_per_problem} is invalid: must be >= 1")
         check_plan_args(sample_budget, first_samples, max_samples_per_problem, retry_samples, temperature)
         self.adaptive_budget, self.sample_budget = adaptive_budget, sample_budget
         self.first_samples, self.max_samples_per_problem = first_samples, max_samples_per_problem
         self.retry_failed, self.retry_samples = retry_failed, retry_samples
-        self.samples_per_problem = samples_per_problem
-        self.temperature = temperature
-        self.top_p = top_p
-        self.max_new_tokens = max_new_tokens
+        self.samples_per_problem, self.max_new_tokens = samples_per_problem, max_new_tokens  # read by cli.workload
         self.max_solutions_per_problem = max_solutions_per_problem
-        self.batch_size = batch_size
-        self.timeout_s = timeout_s
-        self.seed = seed
         self.progress = progress
         self.final_harvest = final_harvest
 
@@ -112,10 +107,10 @@ class HarvestCallback(L.Callback):
             self._harvest(trainer, pl_module, 0)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        last = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
+        last = trainer.max_epochs is not None and iteration_record.closing_iteration(trainer) >= trainer.max_epochs
         if last and not self.final_harvest:
             return
-        self._harvest(trainer, pl_module, trainer.current_epoch + 1)
+        self._harvest(trainer, pl_module, iteration_record.closing_iteration(trainer))
 
     def _harvest(self, trainer, pl_module, iteration: int) -> None:
         datamodule = trainer.datamodule
@@ -174,11 +169,7 @@ class HarvestCallback(L.Callback):
         show = self.progress and trainer.is_global_zero
         with progress_bar(len(problems), f"harvest {iteration}: {phase.replace('harvest', 'sampling', 1)}",
                           show) as update:
-            sample_kwargs = dict(
-                n=n, temperature=self.temperature, top_p=self.top_p, max_new_tokens=self.max_new_tokens,
-                batch_size=self.batch_size, seed=iteration_record.phase_seed(self.seed, iteration, phase),
-            )
-            return sample_and_verify(trainer, pl_module, problems, sample_kwargs, self.timeout_s, update)
+            return sample_and_verify(trainer, pl_module, problems, self.sampling.replace(n=n), iteration, phase, update)
 
     def _retry(self, trainer, pl_module, problems, rows, iteration: int) -> list[dict]:
         """One hinted attempt for each problem whose samples all failed (rows marked ``retry``)."""

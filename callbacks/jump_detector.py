@@ -10,6 +10,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from callbacks import iteration_record
 from callbacks.adapters import adapter_norm, save_adapter
+from storage.atomic import staged_dir
 
 
 def detect_jump(history: list[float], value: float, margin: float, window: int) -> bool:
@@ -33,20 +34,7 @@ def detect_jump(history: list[float], value: float, margin: float, window: int) 
     return value - max(history[-window:]) >= margin - 1e-12
 
 
-def check_listed_after_evaluation(trainer, owner) -> None:
-    """Raise unless every EvaluationCallback runs before ``owner`` (it reads their results from the row)."""
-    from callbacks.evaluation import EvaluationCallback
-
-    callbacks = list(trainer.callbacks)
-    late = [c for c in callbacks[callbacks.index(owner) + 1:] if isinstance(c, EvaluationCallback)]
-    if late:
-        raise ValueError(
-            f"{type(owner).__name__} reads the evaluation results of each iteration, so it must be listed "
-            "after callbacks.evaluation.EvaluationCallback in trainer.callbacks"
-        )
-
-
-class JumpDetector(L.Callback):
+class JumpDetector(iteration_record.OncePerIteration, L.Callback):
     """Flags the iteration where ``metric`` jumps over its plateau; keeps the adapters around it.
 
     Adds to each iteration's row: ``grok/jump`` (1 at a flagged iteration, else 0),
@@ -64,6 +52,7 @@ class JumpDetector(L.Callback):
     """
 
     feeds_metrics_row = True
+    listed_after = ("EvaluationCallback",)  # reads the evaluation results of the row
 
     def __init__(self, margin: float = 0.15, plateau_window: int = 3, metric: str = "val/pass@1"):
         if not 0 < margin <= 1:
@@ -73,20 +62,18 @@ class JumpDetector(L.Callback):
         self.margin, self.window, self.metric = margin, plateau_window, metric
         self.history: list[list] = []   # [iteration, value] of each measured iteration
         self.jumps: list[int] = []
-        self.last_iteration = -1
         self._previous = None           # adapter weights after the last iteration (rank 0, not saved)
         self._warned_missing = False
 
     def on_fit_start(self, trainer, pl_module) -> None:
-        check_listed_after_evaluation(trainer, self)
         row = iteration_record.record(trainer)
-        if row.get("iteration") == 0 and self.last_iteration < 0:
+        if row.get("iteration") == 0 and self.due(0):
             self._observe(trainer, pl_module, 0)
         self._remember(trainer, pl_module)  # resumed: the restored adapter is the one "before"
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        iteration = trainer.current_epoch + 1
-        if iteration > self.last_iteration:
+        iteration = iteration_record.closing_iteration(trainer)
+        if self.due(iteration):
             self._observe(trainer, pl_module, iteration)
         self._remember(trainer, pl_module)
 
@@ -108,7 +95,7 @@ class JumpDetector(L.Callback):
                 self.jumps.append(iteration)
                 self._keep_adapters(trainer, pl_module, iteration, value, values["grok/plateau"])
         iteration_record.add(trainer, values)
-        self.last_iteration = iteration
+        self.done(iteration)
 
     def _warn_missing(self, iteration: int) -> None:
         if not self._warned_missing:
@@ -137,34 +124,23 @@ class JumpDetector(L.Callback):
         else:
             rank_zero_warn(f"JumpDetector: no adapter of iteration {iteration - 1} ({source} is missing and none "
                            f"was kept in memory); jumps/iter_{iteration}/before not written")
-        save_adapter(pl_module.model, folder, iteration)  # writes folder/iter_{iteration}
-        os.replace(os.path.join(folder, f"iter_{iteration}"), _cleared(os.path.join(folder, "after")))
+        save_adapter(pl_module.model, folder, iteration, name="after")
 
-    def state_dict(self) -> dict:
-        return {"history": self.history, "jumps": self.jumps, "last_iteration": self.last_iteration}
+    def extra_state(self) -> dict:
+        return {"history": self.history, "jumps": self.jumps}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_extra_state(self, state: dict) -> None:
         self.history = [list(h) for h in state.get("history", [])]
         self.jumps = list(state.get("jumps", []))
-        self.last_iteration = state.get("last_iteration", -1)
-
-
-def _cleared(path: str) -> str:
-    shutil.rmtree(path, ignore_errors=True)
-    return path
 
 
 def _copy_folder(source: str, target: str) -> None:
     """Copy a folder under a temporary name, then rename it into place."""
-    tmp = target + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(source, tmp)
-    os.replace(tmp, _cleared(target))
+    with staged_dir(target) as tmp:
+        shutil.copytree(source, tmp)
 
 
 def _save_from_state(peft_model, state: dict, target: str) -> None:
     """Save adapter weights held in memory (full parameter names) as PEFT ``save_pretrained`` output."""
-    tmp = target + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    peft_model.save_pretrained(tmp, state_dict=state)
-    os.replace(tmp, _cleared(target))
+    with staged_dir(target) as tmp:
+        peft_model.save_pretrained(tmp, state_dict=state)

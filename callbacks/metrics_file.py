@@ -10,8 +10,9 @@ import lightning as L
 from tqdm.auto import tqdm
 
 from callbacks import iteration_record
-from tasks.jsonl import append_row, read_rows, write_rows_atomic
-from callbacks.summary import format_row, header
+from callbacks.order import check_callback_order
+from storage.atomic import append_row, read_rows, write_rows_atomic
+from reporting.summary import format_row, header
 
 
 class MetricsCallback(L.Callback):
@@ -31,7 +32,7 @@ class MetricsCallback(L.Callback):
         self.losses: list[float] = []
 
     def setup(self, trainer, pl_module, stage: str) -> None:
-        order_around_metrics(trainer.callbacks, self)
+        check_callback_order(list(trainer.callbacks))  # also checked before loading by cli.preflight
 
     def on_fit_start(self, trainer, pl_module) -> None:
         if trainer.is_global_zero and trainer.ckpt_path is None:
@@ -55,7 +56,7 @@ class MetricsCallback(L.Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         iteration_record.add(trainer, {
             # set here too: an iteration with neither harvest nor evaluation still gets its row
-            "iteration": trainer.current_epoch + 1,
+            "iteration": iteration_record.closing_iteration(trainer),
             "train/loss_mean": sum(self.losses) / len(self.losses) if self.losses else None,
             "train/steps": len(self.losses),
             # up to the last batch: harvest and evaluation at the epoch's end are timed apart
@@ -96,18 +97,6 @@ class MetricsCallback(L.Callback):
                     lines.insert(0, header(row))
                     self._printed_header = True
                 print_lines(lines)
-
-
-def order_around_metrics(callbacks: list, metrics) -> None:
-    """Put callbacks that add to the row (``feeds_metrics_row = True``) before ``metrics`` and
-    those that read ``metrics.jsonl`` (``reads_metrics_file = True``) after it, keeping the
-    configured order otherwise. Lightning runs checkpoint callbacks after all of these."""
-    if metrics not in callbacks:
-        return
-    feeders = [c for c in callbacks if getattr(c, "feeds_metrics_row", False)]
-    readers = [c for c in callbacks if getattr(c, "reads_metrics_file", False)]
-    others = [c for c in callbacks if c is not metrics and c not in feeders and c not in readers]
-    callbacks[:] = feeders + [metrics] + readers + others
 
 
 def print_lines(lines: list[str]) -> None:

@@ -7,6 +7,7 @@ import os
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_warn
 
+from callbacks import iteration_record
 from reporting.plots import plot_run
 
 
@@ -31,7 +32,7 @@ class PlotCallback(L.Callback):
         self._draw(trainer)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        if (trainer.current_epoch + 1) % self.every == 0:
+        if iteration_record.closing_iteration(trainer) % self.every == 0:
             self._draw(trainer)
 
     def _draw(self, trainer) -> None:

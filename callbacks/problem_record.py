@@ -8,10 +8,8 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_info
 
 from callbacks import iteration_record
-from tasks.jsonl import write_json_atomic
-from callbacks.jump_detector import check_listed_after_evaluation
+from storage.atomic import write_json_atomic
 
-_PREFIX = "_per_problem/"
 
 
 def update_record(record: dict, table: list[dict], iteration: int) -> dict:
@@ -60,7 +58,7 @@ def summary_line(counts: dict[str, dict]) -> str:
             f"forgotten: {part('forgotten')}")
 
 
-class ProblemRecord(L.Callback):
+class ProblemRecord(iteration_record.OncePerIteration, L.Callback):
     """Writes ``problem_record.json``: for each evaluated split and problem, the iteration at
     which greedy decoding first solved it (null: never so far) and whether it is solved now.
 
@@ -70,37 +68,34 @@ class ProblemRecord(L.Callback):
     """
 
     feeds_metrics_row = True
+    listed_after = ("EvaluationCallback",)  # reads its per-problem results
 
     def __init__(self):
         self.records: dict[str, dict] = {}   # split -> problem_id -> entry
-        self.last_iteration = -1
 
     def on_fit_start(self, trainer, pl_module) -> None:
-        check_listed_after_evaluation(trainer, self)
-        if iteration_record.record(trainer).get("iteration") == 0 and self.last_iteration < 0:
+        if iteration_record.current(trainer).iteration == 0 and self.due(0):
             self._update(trainer, 0)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        iteration = trainer.current_epoch + 1
-        if iteration > self.last_iteration:
+        iteration = iteration_record.closing_iteration(trainer)
+        if self.due(iteration):
             self._update(trainer, iteration)
 
     def _update(self, trainer, iteration: int) -> None:
-        row = iteration_record.record(trainer)
-        tables = {k[len(_PREFIX):]: v for k, v in row.items() if k.startswith(_PREFIX)}
+        tables = iteration_record.current(trainer).per_problem
         if not tables:  # not evaluated this iteration (EvaluationCallback.every_n_iterations)
             return
         counts = {split: update_record(self.records.setdefault(split, {}), table, iteration)
                   for split, table in tables.items()}
         iteration_record.add(trainer, {f"{split}/{k}": v for split, c in counts.items() for k, v in c.items()})
-        self.last_iteration = iteration
+        self.done(iteration)
         if trainer.is_global_zero:
             write_json_atomic(os.path.join(trainer.default_root_dir, "problem_record.json"), self.records)
         rank_zero_info(f"iteration {iteration}: {summary_line(counts)}")
 
-    def state_dict(self) -> dict:
-        return {"records": self.records, "last_iteration": self.last_iteration}
+    def extra_state(self) -> dict:
+        return {"records": self.records}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_extra_state(self, state: dict) -> None:
         self.records = state.get("records", {})
-        self.last_iteration = state.get("last_iteration", -1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from lightning_modules.checks import ConfigError
+from settings.errors import ConfigError
 
 
 class _DuplicateKey(Exception):

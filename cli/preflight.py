@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from lightning.pytorch.utilities import rank_zero_only
 
-from callbacks import resume_check, run_folder, workload
-from lightning_modules.checks import ConfigError, require
+from callbacks.order import check_callback_order
+from cli import resume_check, run_folder, workload
+from settings.errors import ConfigError, require
 from tasks import FAMILIES
 
 
@@ -51,6 +52,7 @@ def run(trainer, model, data, config) -> None:
     """All pre-load checks of ``fit``; ``config`` is the parsed ``fit`` section (a Namespace)."""
     check_together(trainer, data, config.get("data"))
     callbacks = list(trainer.callbacks)
+    check_callback_order(callbacks)
     work = workload.estimate(callbacks, data)
     workload.check_bounds(callbacks, data, work)
     root = trainer.default_root_dir
@@ -63,4 +65,4 @@ def run(trainer, model, data, config) -> None:
     run_folder.check_split_files(root, data)
     load_humaneval(callbacks)
     if rank_zero_only.rank == 0:
-        print(workload.describe(work), flush=True)
+        print(workload.describe(work, workload.measured_rate(model)), flush=True)

@@ -1,7 +1,7 @@
 """Refusing a run: one message (what, where, what is allowed, how to fix), no traceback, exit code 2.
 
 Errors raised while the command line and config are parsed, the classes built and the run
-checked (``callbacks.preflight``) become a ``Refused``; ``EXPERT_ITER_TRACEBACK=1`` prints the
+checked (``cli.preflight``) become a ``Refused``; ``EXPERT_ITER_TRACEBACK=1`` prints the
 traceback as well. Disk errors while the run writes its files (no space, read-only, quota) end it
 with one message and exit code 1.
 """
@@ -15,7 +15,7 @@ import sys
 import traceback
 from contextlib import contextmanager
 
-from lightning_modules.checks import ConfigError
+from settings.errors import ConfigError
 
 TRACEBACK_ENV = "EXPERT_ITER_TRACEBACK"
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}

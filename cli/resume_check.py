@@ -17,8 +17,8 @@ import zipfile
 
 from lightning.pytorch.utilities import rank_zero_only
 
-from lightning_modules.checks import ConfigError
-from tasks.jsonl import read_rows
+from settings.errors import ConfigError
+from storage.atomic import read_rows
 
 MODEL_KEYS = ("model", "lora_rank", "lora_alpha", "lora_dropout", "target_modules", "system_prompt")
 DATA_KEYS = ("families", "train_size", "val_size", "test_size", "ood_size", "difficulty_min", "difficulty_max",
@@ -92,7 +92,7 @@ def read(path: str, weights_only: bool | None) -> dict:
 def differences(checkpoint: dict, model, data) -> list[str]:
     """``field: checkpoint X, config Y`` for each model/LoRA/data setting that differs."""
     from lightning_modules.policy import DEFAULT_TARGETS
-    from lightning_modules.tiny_model import TINY_MODEL_NAME
+    from models.tiny import TINY_MODEL_NAME
     from tasks import FAMILIES
 
     saved_model = dict(checkpoint.get("hyper_parameters") or {})

@@ -3,7 +3,7 @@
 Only reads. A fresh run refuses a folder with trained iterations or with problem files of other
 data settings; every run (fresh or resumed) reads the files it keeps (``metrics.jsonl``, the
 problem splits, ``solutions/``) end to end and names damage by file and line (a truncated last
-line is dropped with a warning, as ``tasks.jsonl.read_rows`` does).
+line is dropped with a warning, as ``storage.atomic.read_rows`` does).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import glob
 import json
 import os
 
-from lightning_modules.checks import ConfigError
-from tasks.jsonl import load_jsonl, read_rows
+from settings.errors import ConfigError
+from storage.atomic import read_rows
+from tasks.jsonl import load_jsonl
 
 SPLIT_FILES = ("train", "val", "test", "ood")
 SUBFOLDERS = ("solutions", "samples", "checkpoints", "adapters", "tensorboard", "train", "plots", "jumps",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from lightning_modules.checks import ConfigError
+from settings.errors import ConfigError
 
 ALLOW_LARGE_ENV = "EXPERT_ITER_ALLOW_LARGE"
 HUMANEVAL_PROBLEMS = 164
@@ -65,10 +65,25 @@ def estimate(callbacks: list, data) -> list[tuple[str, int, str, int]]:
     return work
 
 
-def describe(work: list[tuple[str, int, str, int]]) -> str:
+def describe(work: list[tuple[str, int, str, int]], seconds_per_sequence: float | None = None) -> str:
+    """The work line printed before loading; with a rate measured on this machine, a rough time."""
     total = sum(n for _, n, _, _ in work)
     parts = "; ".join(f"{phase} {n:,} ({how}, up to {tokens} new tokens each)" for phase, n, how, tokens in work)
-    return f"work per outer iteration: {total:,} sequences to sample: {parts or 'none'}"
+    text = f"work per outer iteration: {total:,} sequences to sample: {parts or 'none'}"
+    if seconds_per_sequence:
+        text += (f"; at most about {total * seconds_per_sequence / 60:.0f} min of sampling per iteration on this "
+                 f"machine ({seconds_per_sequence:.2f} s per sequence measured in earlier runs here; training extra)")
+    return text
+
+
+def measured_rate(model) -> float | None:
+    """Seconds per sampled sequence of this model and dtype measured on this machine, if any."""
+    from models import cpu_perf
+    from models.source import default_cache_dir
+
+    hparams = getattr(model, "hparams", {})
+    name, dtype = hparams.get("model"), hparams.get("dtype")
+    return cpu_perf.sampling_seconds_per_sequence(default_cache_dir(), name, str(dtype)) if name else None
 
 
 def check_bounds(callbacks: list, data, work: list[tuple[str, int, str, int]]) -> None:

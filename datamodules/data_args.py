@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lightning_modules.checks import require
+from settings.errors import is_int as _int, require
 from tasks import FAMILIES
 
 
@@ -33,7 +33,3 @@ def check_data_args(families, train_size, val_size, test_size, ood_size, difficu
     require(_int(warm_start_problems) and 0 <= warm_start_problems <= train_size, "data.warm_start_problems",
             warm_start_problems, f"an integer in 0..train_size ({train_size})")
     require(_int(curriculum_step) and curriculum_step >= 1, "data.curriculum_step", curriculum_step, "an integer >= 1")
-
-
-def _int(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)

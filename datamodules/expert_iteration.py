@@ -8,9 +8,8 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader
 
-from datamodules.checks import check_data_args
-from datamodules.training_data import LengthGroupedSampler, PairDataset, encode_example, make_collate
-from lightning_modules.prompting import answer_text
+from datamodules.data_args import check_data_args
+from datamodules.training_data import LengthGroupedSampler, PairDataset, make_collate
 from tasks import FAMILIES, build_splits, load_jsonl, save_jsonl
 from tasks.splits import build_extra_split
 
@@ -81,6 +80,7 @@ class ExpertIterationDataModule(L.LightningDataModule):
         self._fresh: dict[int, list] = {}  # fresh_train: iteration -> its problems
         self.level_of_iteration: dict[int, int] = {}  # fresh_train: the curriculum level of each draw
         self.last_counts: dict[str, int] = {}
+        self.prompt_format = None  # set by connect()
 
     # ----- problems -------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:
@@ -214,21 +214,28 @@ class ExpertIterationDataModule(L.LightningDataModule):
         dataset = PairDataset(examples)
         lengths = [len(e.get("input_ids", ())) for e in dataset.examples]
         sampler = LengthGroupedSampler(lengths, self.hparams.batch_size, seed=self.hparams.seed * 100003 + iteration)
-        pad_id = self._policy().tokenizer.pad_token_id
-        return DataLoader(dataset, batch_size=self.hparams.batch_size, sampler=sampler, collate_fn=make_collate(pad_id))
+        return DataLoader(dataset, batch_size=self.hparams.batch_size, sampler=sampler,
+                          collate_fn=make_collate(self._format().pad_id))
 
-    def _policy(self):
-        return self.trainer.lightning_module
+    def connect(self, prompt_format) -> None:
+        """Take the policy's ``PromptFormat`` (tokenizer, system prompt, render, answer, label masking);
+        ``PolicyModule.configure_model`` hands it over once the tokenizer is loaded."""
+        self.prompt_format = prompt_format
+
+    def _format(self):
+        if self.prompt_format is None:
+            raise RuntimeError("the datamodule has no prompt format: PolicyModule.configure_model connects it "
+                               "(call datamodule.connect(policy.prompt_format) when training outside Trainer.fit)")
+        return self.prompt_format
 
     def _encode(self, records: list[dict]) -> list[dict]:
-        policy = self._policy()
+        prompt_format = self._format()
         levels = [0] if self.hparams.fresh_train else range(self.level + 1)
         by_id = {p.id: p for level in levels for p in self._train_at(level)}
         by_id.update({p.id: p for problems in self._fresh.values() for p in problems})
         examples = []
         for r in records:
-            ex = encode_example(policy.tokenizer, policy.render(by_id[r["problem_id"]].prompt),
-                                answer_text(r["code"]), self.hparams.max_length)
+            ex = prompt_format.encode(by_id[r["problem_id"]].prompt, r["code"], self.hparams.max_length)
             if ex is not None:
                 examples.append(ex)
         return examples

@@ -8,17 +8,7 @@ from typing import Callable
 import torch
 from torch.utils.data import Dataset, Sampler
 
-IGNORE = -100
-
-
-def encode_example(tokenizer, prompt_text: str, answer: str, max_length: int) -> dict | None:
-    """Token ids of prompt + answer + end-of-turn, labels only on the answer (None if too long)."""
-    prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-    answer_ids = tokenizer(answer + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
-    ids = prompt_ids + answer_ids
-    if len(ids) > max_length:
-        return None
-    return {"input_ids": ids, "labels": [IGNORE] * len(prompt_ids) + answer_ids}
+from lightning_modules.prompting import IGNORE_INDEX
 
 
 class PairDataset(Dataset):
@@ -43,7 +33,7 @@ def make_collate(pad_id: int) -> Callable[[list[dict]], dict]:
             return {"empty": True}
         width = max(len(it["input_ids"]) for it in items)
         ids = torch.full((len(items), width), pad_id, dtype=torch.long)
-        labels = torch.full((len(items), width), IGNORE, dtype=torch.long)
+        labels = torch.full((len(items), width), IGNORE_INDEX, dtype=torch.long)
         mask = torch.zeros((len(items), width), dtype=torch.long)
         for row, it in enumerate(items):
             n = len(it["input_ids"])

@@ -19,8 +19,8 @@ from typing import Callable
 
 import torch
 
-from lightning_modules.decoding import FenceTracker, cache_kwarg, eos_ids, forward_step, next_tokens, prefill_step
-from lightning_modules.kv_cache import PreallocatedLayer, add_rows, trim_padding
+from generation.decoding import FenceTracker, cache_kwarg, eos_ids, forward_step, next_tokens, prefill_step
+from generation.kv_cache import PreallocatedLayer, add_rows, trim_padding
 
 
 def encode_prompts(model, tokenizer, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -71,6 +71,28 @@ class _Batch:
         self.mask = trim_padding(self.cache, self.mask) if self.can_join() else self.mask
 
 
+def _admit(model, tokenizer, prompts: list[str], pending: deque, batch: _Batch, n: int, max_rows: int,
+           admit_together: int) -> None:
+    """Prefill waiting prompts into the batch once there is room for enough of them."""
+    room = (max_rows - len(batch)) // n
+    if not pending or room < min(admit_together, len(pending)) or (len(batch) and not batch.can_join()):
+        return
+    chosen = [pending.popleft() for _ in range(min(room, len(pending)))]
+    ids, mask = encode_prompts(model, tokenizer, [prompts[p] for p in chosen])
+    logits, cache = prefill_step(model, ids, mask)
+    if n > 1:
+        cache.batch_repeat_interleave(n)
+        logits, mask = logits.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)
+    batch.join(cache, mask, logits, chosen, n)
+
+
+def _forbid_stops(batch: _Batch, stops: torch.Tensor, min_new_tokens: int) -> None:
+    """Rows younger than ``min_new_tokens`` may not draw an end-of-sequence token."""
+    young = [b for b, steps in enumerate(batch.steps) if steps < min_new_tokens]
+    if young:
+        batch.logits[torch.tensor(young, device=stops.device).unsqueeze(1), stops.unsqueeze(0)] = float("-inf")
+
+
 def decode(model, tokenizer, prompts: list[str], n: int, temperature: float, top_p: float, max_new_tokens: int,
            max_rows: int, stop_at_fence: bool = True, min_new_tokens: int = 0,
            on_prompt_done: Callable[[int, list[str]], None] | None = None) -> list[list[str]]:
@@ -94,19 +116,9 @@ def decode(model, tokenizer, prompts: list[str], n: int, temperature: float, top
     replies: list[list[str]] = [[] for _ in prompts]
     batch = _Batch()
     while pending or len(batch):
-        room = (max_rows - len(batch)) // n
-        if pending and room >= min(admit_together, len(pending)) and (not len(batch) or batch.can_join()):
-            chosen = [pending.popleft() for _ in range(min(room, len(pending)))]
-            ids, mask = encode_prompts(model, tokenizer, [prompts[p] for p in chosen])
-            logits, cache = prefill_step(model, ids, mask)
-            if n > 1:
-                cache.batch_repeat_interleave(n)
-                logits, mask = logits.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)
-            batch.join(cache, mask, logits, chosen, n)
+        _admit(model, tokenizer, prompts, pending, batch, n, max_rows, admit_together)
         if min_new_tokens and len(stops):
-            young = [b for b, steps in enumerate(batch.steps) if steps < min_new_tokens]
-            if young:
-                batch.logits[torch.tensor(young, device=stops.device).unsqueeze(1), stops.unsqueeze(0)] = float("-inf")
+            _forbid_stops(batch, stops, min_new_tokens)
         drawn = next_tokens(batch.logits, temperature, top_p).tolist()
         keep = []
         for b, token in enumerate(drawn):

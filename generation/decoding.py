@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from lightning_modules.kv_cache import preallocated_cache
+from generation.kv_cache import preallocated_cache
 
 FENCE = "```"
 

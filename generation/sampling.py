@@ -1,6 +1,6 @@
 """Batched sampling of chat replies from a causal LM (no Lightning).
 
-By default replies come from :func:`lightning_modules.continuous.decode`, which processes each
+By default replies come from :func:`generation.continuous.decode`, which processes each
 prompt once, shares its KV cache between its ``n`` samples, drops every row from the batch as
 soon as it finishes and fills the freed rows with the next prompts (continuous batching). Extra
 ``generate`` keyword arguments (e.g. ``cache_implementation``) select Hugging Face ``generate``
@@ -14,8 +14,8 @@ from typing import Callable
 import torch
 from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
 
-from lightning_modules.continuous import decode, encode_prompts
-from lightning_modules.decoding import FENCE, FenceTracker, cache_kwarg, contiguous_head, prefill_step
+from generation.continuous import decode, encode_prompts
+from generation.decoding import FENCE, FenceTracker, cache_kwarg, contiguous_head, prefill_step
 
 __all__ = ["FENCE", "FenceStop", "sample_replies", "prefill"]
 
@@ -45,6 +45,9 @@ def _batches(items: list, size: int):
         yield start, items[start : start + size]
 
 
+DECODERS = ("continuous", "generate")
+
+
 def sample_replies(
     model,
     tokenizer,
@@ -59,20 +62,22 @@ def sample_replies(
     progress: Callable[[int], None] | None = None,
     min_new_tokens: int = 0,
     on_replies: Callable[[list[int], list[list[str]]], None] | None = None,
-    **generate_kwargs,
+    decoder: str = "continuous",
+    generate_kwargs: dict | None = None,
 ) -> list[list[str]]:
     """Sample ``n`` replies for each rendered prompt; returns one list of replies per prompt.
 
     ``temperature == 0`` means greedy decoding (then ``n`` must be 1). ``batch_size`` is the most
     sequences (prompts x n) decoded together. Sampling runs under the given seed inside a forked
     RNG, so the caller's random state is untouched and the same weights, prompts and seed give the
-    same replies. Extra keyword arguments switch to ``model.generate`` and are passed to it.
+    same replies. ``decoder`` picks the decoding loop: ``continuous`` (``generation.continuous``,
+    the fast one every run uses) or ``generate`` (transformers' ``model.generate`` in fixed
+    batches: the reference that tests and benchmarks compare against; ``generate_kwargs`` go to it).
     ``on_replies(indices, replies)`` is called as replies finish (each prompt, or each batch on the
     ``generate`` path) with the positions of their prompts in ``prompts`` (e.g. to verify them while
     sampling goes on).
     """
-    if temperature == 0 and n != 1:
-        raise ValueError(f"greedy decoding (temperature=0) gives one reply per prompt, got n={n}")
+    _check_call(decoder, generate_kwargs, temperature, n)
     # Prompts of similar length decode side by side (less left padding); replies return in input order.
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) if isinstance(prompts[i], str) else 0)
     replies: list[list[str]] = [[] for _ in prompts]
@@ -82,11 +87,11 @@ def sample_replies(
     try:
         with torch.random.fork_rng(devices=_devices(model)), torch.inference_mode():
             torch.manual_seed(seed)
-            if generate_kwargs:
+            if decoder == "generate":
                 for _, index in _batches(order, max(1, batch_size // n)):
                     chunk = [prompts[i] for i in index]
                     out = _generate_chunk(model, tokenizer, chunk, n, temperature, top_p, max_new_tokens,
-                                          stop_at_fence, min_new_tokens=min_new_tokens, **generate_kwargs)
+                                          stop_at_fence, min_new_tokens=min_new_tokens, **(generate_kwargs or {}))
                     for i, reply in zip(index, out):
                         replies[i] = reply
                     _report(index, out, on_replies, progress)
@@ -100,6 +105,15 @@ def sample_replies(
     finally:
         model.train(was_training)
     return replies
+
+
+def _check_call(decoder: str, generate_kwargs: dict | None, temperature: float, n: int) -> None:
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder = {decoder!r} is invalid: must be one of {DECODERS}")
+    if generate_kwargs and decoder != "generate":
+        raise ValueError("generate_kwargs go with decoder='generate'")
+    if temperature == 0 and n != 1:
+        raise ValueError(f"greedy decoding (temperature=0) gives one reply per prompt, got n={n}")
 
 
 def _report(index: list[int], out: list[list[str]], on_replies, progress) -> None:

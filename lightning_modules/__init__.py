@@ -1,0 +1,1 @@
+"""The LightningModule: PolicyModule (the PEFT-adapted causal LM), its answer-only loss, adapter merging for sampling."""

@@ -12,9 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lightning_modules.decoding import base_of
-
-IGNORE = -100
+from generation.decoding import base_of
+from lightning_modules.prompting import IGNORE_INDEX
 
 
 def answer_loss(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -26,6 +25,6 @@ def answer_loss(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, la
         return model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
     hidden = decoder(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
     targets = labels[:, 1:]
-    keep = targets != IGNORE
+    keep = targets != IGNORE_INDEX
     logits = head(hidden[:, :-1][keep]).float()
     return F.cross_entropy(logits, targets[keep], reduction="mean")

@@ -2,37 +2,9 @@
 
 from __future__ import annotations
 
-import math
+from settings.errors import ConfigError, finite, require
 
 DTYPES = ("auto", "bf16", "fp16", "fp32")
-
-
-class ConfigError(ValueError):
-    """A refused setting. ``field`` names the config key (when one does), ``fix`` says how to repair it.
-
-    main.py prints the message (and the fix) without a traceback and exits with code 2.
-    """
-
-    def __init__(self, message: str, field: str | None = None, fix: str | None = None):
-        super().__init__(message)
-        self.field, self.fix = field, fix
-
-
-def require(condition: bool, field: str, value, allowed: str) -> None:
-    """Raise ``ConfigError`` (a ``ValueError``) naming ``field``, its bad ``value`` and what is ``allowed``.
-
-    >>> require(True, "model.lora_rank", 8, ">= 1")
-    >>> require(False, "model.lora_rank", 0, ">= 1")
-    Traceback (most recent call last):
-    ...
-    lightning_modules.checks.ConfigError: model.lora_rank = 0 is invalid: must be >= 1
-    """
-    if not condition:
-        raise ConfigError(f"{field} = {value!r} is invalid: must be {allowed}", field=field)
-
-
-def finite(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def check_policy_args(model, dtype, lora_rank, lora_alpha, lora_dropout, learning_rate, weight_decay) -> None:
@@ -47,12 +19,12 @@ def check_policy_args(model, dtype, lora_rank, lora_alpha, lora_dropout, learnin
 
 
 def _check_model_name(model: str) -> None:
-    from lightning_modules.tiny_model import TINY_MODEL_NAME
+    from models.tiny import TINY_MODEL_NAME
 
     if model == TINY_MODEL_NAME:
         return
     try:
-        from lightning_modules.model_source import classify_model_source
+        from models.source import classify_model_source
     except ImportError:  # pragma: no cover - model_source is part of the package
         return
     try:
@@ -73,7 +45,7 @@ def model_type_without_loading(model: str) -> str | None:
     import json
     import os
 
-    from lightning_modules.tiny_model import TINY_MODEL_NAME
+    from models.tiny import TINY_MODEL_NAME
 
     if model == TINY_MODEL_NAME:
         return "qwen2"

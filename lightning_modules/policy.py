@@ -8,12 +8,12 @@ import lightning as L
 import torch
 from peft import LoraConfig, get_peft_model
 
-from lightning_modules.checks import check_policy_args, check_target_modules
+from lightning_modules.model_args import check_policy_args, check_target_modules
 from lightning_modules.loss import answer_loss
 from lightning_modules.merging import merged_adapter
-from lightning_modules.prompting import DEFAULT_SYSTEM_PROMPT, render_prompt
-from lightning_modules.sampling import sample_replies
-from lightning_modules.tiny_model import TINY_MODEL_NAME, load_tiny
+from lightning_modules.prompting import DEFAULT_SYSTEM_PROMPT, PromptFormat
+from generation.sampling import sample_replies
+from models.tiny import TINY_MODEL_NAME, load_tiny
 
 DEFAULT_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -62,6 +62,7 @@ class PolicyModule(L.LightningModule):
         self.save_hyperparameters()
         self.model = None
         self.tokenizer = None
+        self.prompt_format: PromptFormat | None = None  # built with the tokenizer in configure_model
         self.strict_loading = False  # checkpoints hold the adapter only
         self.nonfinite_in_row = 0
         self.nonfinite_total = 0
@@ -81,12 +82,16 @@ class PolicyModule(L.LightningModule):
             task_type="CAUSAL_LM",
         )
         self.model = get_peft_model(base, config)
+        self.prompt_format = PromptFormat(self.tokenizer, self.hparams.system_prompt)
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if hasattr(datamodule, "connect"):
+            datamodule.connect(self.prompt_format)  # how the datamodule encodes its training examples
 
     def _load_base(self):
         name = self.hparams.model
         if name == TINY_MODEL_NAME:
             return load_tiny(seed=self.hparams.seed)
-        from lightning_modules.model_source import load_pretrained
+        from models.source import load_pretrained
 
         return load_pretrained(name, dtype=self.hparams.dtype)
 
@@ -152,7 +157,7 @@ class PolicyModule(L.LightningModule):
 
     # ----- sampling -------------------------------------------------------------------------
     def render(self, problem_prompt: str) -> str:
-        return render_prompt(self.tokenizer, problem_prompt, self.hparams.system_prompt)
+        return self.prompt_format.render(problem_prompt)
 
     def sample(self, problem_prompts: list[str], **kwargs) -> list[list[str]]:
         """Replies for each problem prompt; keyword arguments as ``sample_replies``."""

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import shutil
 import time
 
 import torch
 
-from lightning_modules.model_fetch import (
-    ModelSourceError, _mb, _say, check_free_space, log, new_tmp)
+from models.errors import ModelSourceError
+from models.fetch import check_free_space, mb, new_tmp, say
+
+log = logging.getLogger(__name__)
 
 CONVERT_FACTOR = 3.5  # bf16 safetensors size / Q4_K_M gguf size, upper estimate (x2 for fp32)
 
@@ -31,14 +34,14 @@ def convert_gguf(gguf_path: str, hf_dir: str, source: dict, dtype: torch.dtype =
     needed = int(os.path.getsize(gguf_path) * CONVERT_FACTOR * (2 if dtype == torch.float32 else 1))
     check_free_space(parent, needed, f"convert {os.path.basename(gguf_path)}")
     folder, name = os.path.split(os.path.abspath(gguf_path))
-    _say("loading tokenizer and chat template from %s", gguf_path)
+    say("loading tokenizer and chat template from %s", gguf_path)
     tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     if not tok.chat_template:
         if require_chat_template:
             raise ModelSourceError(f"{gguf_path} carries no chat template (tokenizer.chat_template)")
         log.warning("%s carries no chat template; chat prompts will not work", gguf_path)
-    _say("dequantizing %s (%s) to %s safetensors (once; takes a while)", gguf_path,
-         _mb(os.path.getsize(gguf_path)), dtype)
+    say("dequantizing %s (%s) to %s safetensors (once; takes a while)", gguf_path,
+         mb(os.path.getsize(gguf_path)), dtype)
     lm = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype)
     tmp = new_tmp(parent, "hf")
     try:
@@ -49,7 +52,7 @@ def convert_gguf(gguf_path: str, hf_dir: str, source: dict, dtype: torch.dtype =
         _publish(tmp, hf_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    _say("cached %s (%s of weights) in %.1f s", hf_dir, _mb(n_bytes), time.perf_counter() - t0)
+    say("cached %s (%s of weights) in %.1f s", hf_dir, mb(n_bytes), time.perf_counter() - t0)
     return hf_dir
 
 

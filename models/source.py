@@ -25,13 +25,11 @@ from dataclasses import dataclass
 
 import torch
 
-from lightning_modules import cpu_perf
+from models import cpu_perf
 # Re-exported: the fetch / convert halves stay importable (and monkeypatchable) from here.
-from lightning_modules.model_convert import (  # noqa: F401
-    CONVERT_FACTOR, convert_gguf, is_complete, save_plain)
-from lightning_modules.model_fetch import (  # noqa: F401
-    PART_RE, SPACE_MARGIN, ModelSourceError, _mb, _say, check_free_space, clean_stale_tmp,
-    join_parts, new_tmp, part_sources, pip_download, sha256_file)
+from models.convert import convert_gguf, is_complete
+from models.errors import ModelSourceError
+from models.fetch import mb, say, clean_stale_tmp, join_parts, part_sources, sha256_file
 
 log = logging.getLogger(__name__)
 HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -139,7 +137,7 @@ def load_pretrained(model: str, dtype: str = "auto", cache_dir: str | None = Non
         folder = prepare_gguf_file(os.path.expanduser(model), cache_dir, torch_dtype)
     else:
         folder = os.path.expanduser(model) if kind == "local_dir" else model
-    _say("loading %s (%s) as %s from %s", model, kind, torch_dtype, folder)
+    say("loading %s (%s) as %s from %s", model, kind, torch_dtype, folder)
     return load_folder(folder, torch_dtype, trust_remote_code)
 
 
@@ -200,7 +198,7 @@ def prepare_packaged(name: str, cache_dir: str | None = None, dtype="auto") -> s
 
 def prepare_gguf_file(path: str, cache_dir: str | None = None, dtype="auto") -> str:
     """Cache a user-given .gguf as ``<cache_dir>/gguf-<sha256[:16]>/hf`` (converted once)."""
-    _say("hashing %s (%s)", path, _mb(os.path.getsize(path)))
+    say("hashing %s (%s)", path, mb(os.path.getsize(path)))
     digest = sha256_file(path)
     cache_dir = cache_dir or default_cache_dir()
     root = os.path.join(cache_dir, f"gguf-{digest[:16]}")

@@ -1,6 +1,6 @@
 """Markdown tables of why samples failed, from a run's ``samples/`` files (no Lightning).
 
-    python -m callbacks.report RUN_DIR --failures [--iteration N] [--phase harvest|eval]
+    python -m reporting.report RUN_DIR --failures [--iteration N] [--phase harvest|eval]
 
 One table per iteration and phase (evaluation: per split and mode): a line per family and
 difficulty, a column per cause (``pass`` first, then by count), then one example per cause: the
@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import re
 
-from callbacks.failures import cause_of, examples, failure_table
-from callbacks.samples_file import find_samples
-from tasks.jsonl import read_rows
+from verify.failures import cause_of, examples, failure_table
+from reporting.samples_file import find_samples
+from storage.atomic import read_rows
 
 
 def _ordered_causes(rows: list[dict]) -> list[str]:

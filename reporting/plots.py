@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from tasks.jsonl import atomic_writer, read_rows  # noqa: E402
+from storage.atomic import atomic_writer, read_rows  # noqa: E402
 
 # (row key, legend label, line style); a series is drawn only if some row has a number for it
 SERIES = (
@@ -53,7 +53,43 @@ def plot_metrics(rows: list[dict], out_dir: str) -> list[str]:
     """Write ``accuracy.png`` and ``families.png`` into ``out_dir``; returns their paths."""
     os.makedirs(out_dir, exist_ok=True)
     return [_accuracy_figure(rows, os.path.join(out_dir, "accuracy.png")),
-            _families_figure(rows, os.path.join(out_dir, "families.png"))]
+            _families_figure(rows, os.path.join(out_dir, "families.png")),
+            intervals_figure(rows, os.path.join(out_dir, "intervals.png"))]
+
+
+# (split, label, color) of the interval figure: greedy pass@1 with its 95% interval as error bars
+INTERVAL_SPLITS = (("val", "val", "tab:orange"), ("test", "test", "tab:green"), ("ood", "ood", "tab:red"))
+
+
+def intervals_figure(rows: list[dict], path: str) -> str:
+    """Val sampled pass@1 with its 95% band, greedy pass@1 of val/test/ood with 95% error bars,
+    HumanEval pass@1: the accuracy plot of a run of record."""
+    fig, ax = plt.subplots(figsize=(9, 5.2))
+    xs, ys = points(rows, "iteration", "val/pass@1_sampled")
+    if xs:
+        low = [r["val/pass@1_sampled_low"] for r in rows if r.get("iteration") in xs and "val/pass@1_sampled_low" in r]
+        high = [r["val/pass@1_sampled_high"] for r in rows if r.get("iteration") in xs and "val/pass@1_sampled_high" in r]
+        ax.plot(xs, ys, color="tab:orange", linewidth=2, marker="o", markersize=4, label="val pass@1 sampled (95% band)")
+        if len(low) == len(xs) == len(high):
+            ax.fill_between(xs, low, high, color="tab:orange", alpha=0.18)
+    for i, (split, label, color) in enumerate(INTERVAL_SPLITS):
+        key = f"{split}/pass@1"
+        pts = [(r["iteration"], r[key], r.get(key + "_low"), r.get(key + "_high")) for r in rows
+               if _number(r.get(key)) and _number(r.get("iteration"))]
+        if not pts:
+            continue
+        x = [p[0] + 0.08 * (i - 1) for p in pts]  # side by side at shared iterations
+        y = [p[1] for p in pts]
+        err = [[max(0.0, p[1] - (p[2] if p[2] is not None else p[1])) for p in pts],
+               [max(0.0, (p[3] if p[3] is not None else p[1]) - p[1]) for p in pts]]
+        ax.errorbar(x, y, yerr=err, fmt="o" if split != "val" else "s", color=color, capsize=3, markersize=4,
+                    linestyle=":" if split == "val" else "none", label=f"{label} pass@1 greedy (95% CI)")
+    xs, ys = points(rows, "iteration", "humaneval/pass@1")
+    if xs:
+        ax.plot(xs, ys, "D", color="tab:purple", markersize=7, label="HumanEval pass@1 (greedy, 164)")
+    _decorate(ax, _title(rows, "Accuracy with 95% intervals"), "outer iteration")
+    ax.set_ylabel("fraction solved")
+    return _save(fig, path)
 
 
 def _accuracy_figure(rows: list[dict], path: str) -> str:

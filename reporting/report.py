@@ -1,8 +1,8 @@
 """Markdown tables of a run's accuracy and phase times, from its metrics.jsonl (no Lightning).
 
-    python -m callbacks.report RUN_DIR     # prints the tables; paste into a results page
-    python -m callbacks.report RUN_DIR --failures [--iteration N] [--phase harvest|eval]
-                                           # why samples failed (callbacks.failure_report)
+    python -m reporting.report RUN_DIR     # prints the tables; paste into a results page
+    python -m reporting.report RUN_DIR --failures [--iteration N] [--phase harvest|eval]
+                                           # why samples failed (reporting.failure_report)
 
 Train accuracy is the harvest's: ``sample accuracy`` (correct samples / samples, the sampled
 pass@1 estimate) and ``solve rate`` (problems with at least one correct sample of k). Val and
@@ -16,9 +16,9 @@ import argparse
 import os
 import sys
 
-from callbacks.failure_report import failures_report
-from callbacks.samples_file import PHASES
-from tasks.jsonl import read_rows
+from reporting.failure_report import failures_report
+from reporting.samples_file import PHASES
+from storage.atomic import read_rows
 
 
 def _pct(value) -> str:
@@ -67,6 +67,21 @@ def overall_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def held_out_table(rows: list[dict]) -> str:
+    """Iterations with an out-of-distribution or HumanEval measurement: pass@1 with intervals."""
+    measured = [r for r in rows if r.get("ood/pass@1") is not None or r.get("humaneval/pass@1") is not None]
+    if not measured:
+        return ""
+    lines = ["| iteration | ood pass@1 [95% CI] | ood pass@1 sampled [95% CI] | HumanEval pass@1 (passed/total) |",
+             "|---:|---:|---:|---:|"]
+    for r in measured:
+        he = r.get("humaneval/pass@1")
+        he_cell = "-" if he is None else f"{_pct(he)} ({r.get('humaneval/passed', '-')}/{r.get('humaneval/problems', '-')})"
+        ood = _accuracy_cells(r, "ood") if r.get("ood/pass@1") is not None else "- | -"
+        lines.append(f"| {r['iteration']} | {ood} | {he_cell} |")
+    return "\n".join(lines)
+
+
 def breakdown_table(rows: list[dict], prefix: str, kind: str) -> str:
     """``kind`` = "family" or "difficulty": one line per group, one column per iteration."""
     families, difficulties = _groups(rows, prefix)
@@ -88,6 +103,9 @@ SECTIONS = (
 def report(rows: list[dict]) -> str:
     """All tables of one run as markdown."""
     parts = ["### Per iteration", overall_table(rows)]
+    held_out = held_out_table(rows)
+    if held_out:
+        parts += ["### Out of distribution and HumanEval", held_out]
     for kind in ("family", "difficulty"):
         for prefix, title in SECTIONS:
             if any(k.startswith(prefix) for r in rows for k in r):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from tasks.jsonl import write_rows_atomic
+from storage.atomic import write_rows_atomic
 
 FOLDER = "samples"
 PHASES = ("harvest", "eval")

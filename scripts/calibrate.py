@@ -22,10 +22,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from callbacks.progress import progress_bar  # noqa: E402
-from callbacks.verification import verify_replies  # noqa: E402
+from reporting.progress import progress_bar  # noqa: E402
+from verify.verification import verify_replies  # noqa: E402
 from tasks import FAMILIES, make_problem  # noqa: E402
-from tasks.jsonl import append_row, read_rows, write_json_atomic, write_text_atomic  # noqa: E402
+from storage.atomic import append_row, read_rows, write_json_atomic, write_text_atomic  # noqa: E402
 
 SEED_BASE = 7_000_000  # calibration problems: seeds no split builder uses
 ROW_KEYS = ("problem_id", "family", "difficulty", "sample", "status", "passed", "cause", "detail", "reply")

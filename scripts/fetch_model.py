@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from lightning_modules import model_source  # noqa: E402
+from models import source as model_source  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

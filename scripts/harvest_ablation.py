@@ -23,10 +23,10 @@ from types import SimpleNamespace
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from callbacks.harvest import HarvestCallback  # noqa: E402
-from callbacks.samples_file import write_samples  # noqa: E402
+from reporting.samples_file import write_samples  # noqa: E402
 from datamodules.expert_iteration import ExpertIterationDataModule  # noqa: E402
 from scripts.calibrate import cpu_name, load_policy  # noqa: E402
-from tasks.jsonl import write_json_atomic  # noqa: E402
+from storage.atomic import write_json_atomic  # noqa: E402
 
 PLANS = {
     "uniform": {},
@@ -48,7 +48,7 @@ def run_plan(name: str, policy, data, args) -> dict:
                               default_root_dir=os.path.join(args.out, name),
                               strategy=SimpleNamespace(broadcast=lambda obj: obj))
     _, stats, rows = callback._sample_and_verify(trainer, policy, data, 0)
-    write_samples(trainer, 0, "harvest", rows)  # OUT/PLAN/samples/: python -m callbacks.report OUT/PLAN --failures
+    write_samples(trainer, 0, "harvest", rows)  # OUT/PLAN/samples/: python -m reporting.report OUT/PLAN --failures
     write_json_atomic(path, stats)
     return stats
 

@@ -19,10 +19,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from callbacks.humaneval_eval import humaneval_rows, summarize  # noqa: E402
-from callbacks.progress import progress_bar  # noqa: E402
+from verify.humaneval import humaneval_rows, summarize  # noqa: E402
+from reporting.progress import progress_bar  # noqa: E402
 from tasks.humaneval import load_problems  # noqa: E402
-from tasks.jsonl import append_row, read_rows  # noqa: E402
+from storage.atomic import append_row, read_rows  # noqa: E402
 
 
 def load_policy(model: str):

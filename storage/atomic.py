@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import warnings
 from contextlib import contextmanager
@@ -15,10 +16,12 @@ from typing import Iterable
 
 
 @contextmanager
-def atomic_writer(path: str | os.PathLike, binary: bool = False):
+def atomic_writer(path: str | os.PathLike, binary: bool = False, before_replace=None):
     """Open a temp file beside ``path``; on success fsync it and rename it over ``path``.
 
-    A crash at any point leaves either the old file or the complete new one, never a part.
+    A crash at any point leaves either the old file or the complete new one, never a part (a
+    killed writer may leave its ``.tmp-*`` file; ``remove_stale_temps`` clears them).
+    ``before_replace()`` runs between the fsync and the rename (a fault-injection point).
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -29,12 +32,23 @@ def atomic_writer(path: str | os.PathLike, binary: bool = False):
             yield f
             f.flush()
             os.fsync(f.fileno())
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     _fsync_dir(folder)
+
+
+def remove_stale_temps(path: str | os.PathLike) -> None:
+    """Remove temp files ``atomic_writer`` left beside ``path`` when a writer was killed."""
+    import glob
+
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    for stale in glob.glob(os.path.join(glob.escape(folder), ".tmp-*" + os.path.splitext(os.fspath(path))[1])):
+        os.unlink(stale)
 
 
 def write_rows_atomic(path: str | os.PathLike, rows: Iterable[dict], sort_keys: bool = False) -> None:
@@ -95,10 +109,20 @@ def read_rows(path: str | os.PathLike, parse=None) -> list:
     return rows
 
 
-def publish_dir(tmp: str, final: str) -> None:
-    """Rename a completely written folder ``tmp`` to ``final`` (replacing an empty one), then fsync
-    the parent: readers see the whole folder or none of it."""
-    os.replace(tmp, final)
+@contextmanager
+def staged_dir(final: str | os.PathLike):
+    """Yield a temp folder beside ``final``; on success it replaces ``final`` (then the parent is
+    fsync'd), on failure it is removed and ``final`` is left as it was."""
+    final = os.fspath(final)
+    tmp = final + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        yield tmp
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     _fsync_dir(os.path.dirname(os.path.abspath(final)))
 
 

@@ -36,7 +36,7 @@ def forbid_model_loading(monkeypatch) -> None:
         raise ModelLoaded("the model started loading")
 
     monkeypatch.setattr("lightning_modules.policy.load_tiny", load)
-    monkeypatch.setattr("lightning_modules.model_source.load_pretrained", load)
+    monkeypatch.setattr("models.source.load_pretrained", load)
 
 
 def expect_refusal(args: list[str], root, monkeypatch, capsys, *needles: str) -> str:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from callbacks import workload
+from cli import workload
 from tests.bad_input_helpers import (ModelLoaded, config_file, evaluation, expect_refusal, forbid_model_loading,
                                      harvest)
 from tests.loop_helpers import QUIET, SMOKE
@@ -128,7 +128,7 @@ def test_read_only_output_folder(tmp_path, monkeypatch, capsys):
     (root / "solutions" / "iter_0.jsonl").write_text("")
     os.chmod(root / "solutions", 0o555)
     if os.geteuid() == 0:  # root writes anywhere: pretend, as a read-only mount would answer
-        import callbacks.run_folder as run_folder
+        import cli.run_folder as run_folder
 
         real = run_folder.writable
         monkeypatch.setattr(run_folder, "writable", lambda p: not p.endswith("solutions") and real(p))

@@ -8,10 +8,10 @@ from datamodules.expert_iteration import ExpertIterationDataModule
 
 def test_split_every_evaluates_a_split_at_zero_its_multiples_and_the_last_iteration():
     cb = EvaluationCallback(splits=["val", "test"], split_every={"test": 5})
-    due = [i for i in range(11) if cb._due("test", i, last=10)]
+    due = [i for i in range(11) if cb._split_due("test", i, last=10)]
     assert due == [0, 5, 10]
-    assert [i for i in range(8) if cb._due("test", i, last=7)] == [0, 5, 7]
-    assert all(cb._due("val", i, last=10) for i in range(11))
+    assert [i for i in range(8) if cb._split_due("test", i, last=7)] == [0, 5, 7]
+    assert all(cb._split_due("val", i, last=10) for i in range(11))
 
 
 @pytest.mark.parametrize("split_every, message", [

@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-from callbacks.failures import cause_counts, classify, examples, failure_table
+from verify.failures import cause_counts, classify, examples, failure_table
 from tasks.problem import Problem, TestCase
 
 PROBLEM = Problem(id="p-d1-x", family="rpn", difficulty=1, prompt="", entry_point="solve",
@@ -106,7 +106,7 @@ def test_cause_counts_are_tensorboard_safe_numbers():
 
 
 def test_verified_rows_carry_detail_reply_and_cause():
-    from callbacks.verification import verify_replies
+    from verify.verification import verify_replies
 
     problem = Problem(id="q", family="rpn", difficulty=1, prompt="", entry_point="solve",
                       tests=[TestCase(["1 2 +"], 3)], edge_tests=1)
@@ -119,6 +119,6 @@ def test_verified_rows_carry_detail_reply_and_cause():
     assert rows[0]["reply"] == replies[0][0] and "failing_test" not in rows[0]
 
 
-@pytest.mark.parametrize("name", ["callbacks.failures", "callbacks.failure_report", "callbacks.samples_file"])
+@pytest.mark.parametrize("name", ["verify.failures", "reporting.failure_report", "reporting.samples_file"])
 def test_doctests(name):
     assert doctest.testmod(importlib.import_module(name)).failed == 0

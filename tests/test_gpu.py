@@ -5,7 +5,7 @@ import torch
 
 from lightning_modules.merging import merged_adapter
 from lightning_modules.policy import PolicyModule
-from lightning_modules.sampling import sample_replies
+from generation.sampling import sample_replies
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]

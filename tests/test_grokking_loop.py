@@ -58,13 +58,13 @@ def run(tmp_path_factory):
     policy = JumpingPolicy(problems, load_problems(limit=4), lora_rank=2, learning_rate=1e-2)
     detector = JumpDetector(margin=0.3, plateau_window=2)
     callbacks = [
-        PlotCallback(),  # a reader: runs after MetricsCallback whatever its place in the list
         HarvestCallback(samples_per_problem=1, temperature=1.0, max_solutions_per_problem=1, progress=False),
         EvaluationCallback(progress=False),
         detector,
         ProblemRecord(),
         HumanEvalCallback(every_n_iterations=2, limit=4, progress=False),
         MetricsCallback(print_table=False),
+        PlotCallback(),  # reads metrics.jsonl: listed after MetricsCallback (callbacks.order checks it)
         AdapterCheckpoint(),
     ]
     trainer = L.Trainer(default_root_dir=root, max_epochs=2, reload_dataloaders_every_n_epochs=1, callbacks=callbacks,

@@ -11,15 +11,17 @@ import torch
 
 from callbacks import iteration_record
 from callbacks.evaluation import EvaluationCallback
-from callbacks.jump_detector import JumpDetector, check_listed_after_evaluation, detect_jump
-from callbacks.plots import families, main as plots_main, plot_metrics, points
+from callbacks.jump_detector import JumpDetector, detect_jump
+from callbacks.metrics_file import MetricsCallback
+from callbacks.order import check_callback_order
+from reporting.plots import families, main as plots_main, plot_metrics, points
 from callbacks.problem_record import ProblemRecord, update_record
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("name", ["callbacks.jump_detector", "callbacks.plots", "callbacks.problem_record",
-                                  "callbacks.humaneval_eval"])
+@pytest.mark.parametrize("name", ["callbacks.jump_detector", "reporting.plots", "callbacks.problem_record",
+                                  "callbacks.humaneval_eval", "verify.humaneval"])
 def test_doctests(name):
     assert doctest.testmod(importlib.import_module(name)).failed == 0
 
@@ -60,12 +62,12 @@ def _rows():
                          ids=["six", "single", "empty", "no-accuracies"])
 def test_plot_metrics_writes_png_files(rows, tmp_path):
     paths = plot_metrics(rows, str(tmp_path / "plots"))
-    assert [os.path.basename(p) for p in paths] == ["accuracy.png", "families.png"]
+    assert [os.path.basename(p) for p in paths] == ["accuracy.png", "families.png", "intervals.png"]
     for path in paths:
         with open(path, "rb") as f:
             assert f.read(8) == PNG
         assert os.path.getsize(path) > 5000
-    assert sorted(os.listdir(tmp_path / "plots")) == ["accuracy.png", "families.png"]  # no temp files left
+    assert sorted(os.listdir(tmp_path / "plots")) == ["accuracy.png", "families.png", "intervals.png"]  # no temps
 
 
 def test_points_and_families_skip_missing_values():
@@ -80,7 +82,8 @@ def test_plots_cli_redraws_a_run_folder(tmp_path, capsys):
         f.writelines(json.dumps(r) + "\n" for r in _rows())
     plots_main([str(tmp_path)])
     assert capsys.readouterr().out.split() == [str(tmp_path / "plots" / "accuracy.png"),
-                                               str(tmp_path / "plots" / "families.png")]
+                                               str(tmp_path / "plots" / "families.png"),
+                                               str(tmp_path / "plots" / "intervals.png")]
     with pytest.raises(FileNotFoundError, match="metrics.jsonl"):
         plots_main([str(tmp_path / "nothing")])
 
@@ -101,9 +104,24 @@ def test_first_solved_bookkeeping():
 
 def test_readers_of_evaluation_must_be_listed_after_it():
     evaluation, record, detector = EvaluationCallback(progress=False), ProblemRecord(), JumpDetector()
-    with pytest.raises(ValueError, match="after callbacks.evaluation.EvaluationCallback"):
-        check_listed_after_evaluation(SimpleNamespace(callbacks=[record, evaluation]), record)
-    check_listed_after_evaluation(SimpleNamespace(callbacks=[evaluation, detector, record]), detector)
+    with pytest.raises(ValueError, match=r"ProblemRecord \(#1\) must be listed after EvaluationCallback \(#2\)"):
+        check_callback_order([record, evaluation])
+    check_callback_order([evaluation, detector, record])
+
+
+def test_row_feeders_before_metrics_and_file_readers_after():
+    from callbacks.curriculum import CurriculumCallback
+    from callbacks.harvest import HarvestCallback
+    from callbacks.plots import PlotCallback
+
+    metrics, plots, evaluation = MetricsCallback(), PlotCallback(), EvaluationCallback(progress=False)
+    with pytest.raises(ValueError, match=r"EvaluationCallback \(#2\) must be listed before MetricsCallback"):
+        check_callback_order([metrics, evaluation])
+    with pytest.raises(ValueError, match=r"PlotCallback \(#1\) must be listed after MetricsCallback"):
+        check_callback_order([plots, metrics])
+    with pytest.raises(ValueError, match="CurriculumCallback needs HarvestCallback"):
+        check_callback_order([CurriculumCallback(), metrics])
+    check_callback_order([HarvestCallback(progress=False), CurriculumCallback(), evaluation, metrics, plots])
 
 
 def _fake(callbacks, row):

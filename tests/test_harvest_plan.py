@@ -71,14 +71,14 @@ def test_hinted_retry_is_kept_and_trained_on_the_hint_free_prompt(tmp_path):
 
 
 def _training_text(policy, data, problem_ids):
-    data.trainer = SimpleNamespace(lightning_module=policy)
+    data.connect(policy.prompt_format)  # as PolicyModule.configure_model does inside Trainer.fit
     records = [r for r in data.harvest[0] if r["problem_id"] in problem_ids]
     return [policy.tokenizer.decode(e["input_ids"]) for e in data._encode(records)]
 
 
 def _samples(tmp_path):
-    from callbacks.samples_file import samples_path
-    from tasks.jsonl import read_rows
+    from reporting.samples_file import samples_path
+    from storage.atomic import read_rows
     return read_rows(samples_path(str(tmp_path), 0, "harvest"))
 
 

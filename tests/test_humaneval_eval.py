@@ -5,7 +5,8 @@ import re
 import pytest
 
 import sandbox
-from callbacks.humaneval_eval import HumanEvalCallback, evaluate_humaneval
+from callbacks.humaneval_eval import HumanEvalCallback
+from verify.humaneval import evaluate_humaneval
 from tasks import humaneval
 from tasks.humaneval import assemble_program, build_prompt, load_problems
 
@@ -105,7 +106,7 @@ def test_script_appends_verdicts_as_it_goes_and_resumes_without_resampling(tmp_p
 
     with pytest.raises(KeyboardInterrupt):
         script.run(lambda prompts, **kw: sample_fn(prompts, crash_after=1, **kw), problems, out, 64, 2)
-    from tasks.jsonl import read_rows
+    from storage.atomic import read_rows
 
     assert [r["task_id"] for r in read_rows(out)] == [p.task_id for p in problems[:2]]  # first batch kept
     calls.clear()

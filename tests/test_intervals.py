@@ -6,13 +6,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from callbacks import intervals, iteration_record
+from callbacks import iteration_record
+from verify import intervals
 from callbacks.evaluation import EvaluationCallback
 from callbacks.harvest import HarvestCallback
-from callbacks.intervals import mean_interval, wilson
-from callbacks.samples_file import samples_path
-from callbacks.summary import format_row, header
-from tasks.jsonl import read_rows
+from verify.intervals import mean_interval, wilson
+from reporting.samples_file import samples_path
+from reporting.summary import format_row, header
+from storage.atomic import read_rows
 from tests.test_loop_scripted import ScriptedPolicy, scripted_data
 
 

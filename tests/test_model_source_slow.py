@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from lightning_modules.model_source import load_pretrained
+from models.source import load_pretrained
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from callbacks.pass_at_k import mean_by, pass_at_k
+from verify.pass_at_k import mean_by, pass_at_k
 
 
 @pytest.mark.parametrize("n,c,k,expected", [

@@ -2,8 +2,8 @@
 
 import pytest
 
-from callbacks.report import breakdown_table, main, overall_table, report
-from tasks.jsonl import append_row, write_rows_atomic
+from reporting.report import breakdown_table, main, overall_table, report
+from storage.atomic import append_row, write_rows_atomic
 
 ROWS = [
     {"iteration": 0, "harvest/sample_accuracy": 0.25, "harvest/solve_rate": 0.5, "harvest/solutions": 3,

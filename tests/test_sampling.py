@@ -3,7 +3,7 @@
 import torch
 
 from lightning_modules.policy import PolicyModule
-from lightning_modules.sampling import FenceStop, _generate_chunk, sample_replies
+from generation.sampling import FenceStop, _generate_chunk, sample_replies
 
 
 def tiny_policy():
@@ -79,7 +79,7 @@ def test_decode_loop_matches_generate_greedy_with_padding_and_shared_prompts():
         ours = sample_replies(*args, n=n, temperature=0.0 if n == 1 else 1e-6, max_new_tokens=12,
                               stop_at_fence=False, batch_size=16)
         hf = sample_replies(*args, n=n, temperature=0.0 if n == 1 else 1e-6, max_new_tokens=12,
-                            stop_at_fence=False, batch_size=16, output_scores=False)  # an extra kwarg: generate
+                            stop_at_fence=False, batch_size=16, decoder="generate")
         assert ours == hf and all(len(r) == n for r in ours)
 
 
@@ -102,7 +102,7 @@ def test_finished_rows_leave_the_batch_and_stop_exactly_at_eos():
         gen.eos_token_id = [eos]
         ours = sample_replies(model, tok, prompts, n=1, max_new_tokens=10, stop_at_fence=False)
         hook.remove()
-        hf = sample_replies(model, tok, prompts, n=1, max_new_tokens=10, stop_at_fence=False, output_scores=False)
+        hf = sample_replies(model, tok, prompts, n=1, max_new_tokens=10, stop_at_fence=False, decoder="generate")
     finally:
         gen.eos_token_id = old_eos
         hook.remove()
@@ -115,7 +115,7 @@ def test_finished_rows_leave_the_batch_and_stop_exactly_at_eos():
 
 
 def test_waiting_prompts_join_the_running_batch_and_reply_as_if_alone(monkeypatch):
-    import lightning_modules.continuous as continuous
+    import generation.continuous as continuous
 
     torch.manual_seed(1)  # tiny_policy draws its adapter from the global generator (seed 0: degenerate replies)
     policy = tiny_policy()
@@ -151,7 +151,7 @@ def test_waiting_prompts_join_the_running_batch_and_reply_as_if_alone(monkeypatc
 
 
 def test_fence_stop_in_decode_loop_ends_the_reply_at_the_closing_fence():
-    from lightning_modules.decoding import FenceTracker
+    from generation.decoding import FenceTracker
 
     tracker = FenceTracker(1)
     pieces = ["Sure", ":\n``", "`py", "thon\nx = 1\n`", "``", "\nmore"]
@@ -163,7 +163,7 @@ def test_fence_stop_in_decode_loop_ends_the_reply_at_the_closing_fence():
 def test_top_p_filter_matches_transformers_warper():
     from transformers import TopPLogitsWarper
 
-    from lightning_modules.decoding import top_p_filter
+    from generation.decoding import top_p_filter
 
     torch.manual_seed(0)
     scores = torch.randn(4, 50) * 3
@@ -190,7 +190,7 @@ def test_replies_come_back_in_prompt_order_whatever_the_batching():
 
 
 def test_candidate_nucleus_sampling_draws_from_the_exact_top_p_distribution():
-    from lightning_modules.decoding import next_tokens, top_p_filter
+    from generation.decoding import next_tokens, top_p_filter
 
     torch.manual_seed(0)
     peaked = torch.randn(1, 40) * 4  # its nucleus fits in 8 candidates
@@ -211,8 +211,8 @@ def test_prefill_gives_the_output_head_a_contiguous_input():
     128 prompts, fail and turn oneDNN off for the whole process): prefill must avoid it."""
     import torch
 
-    from lightning_modules.decoding import base_of, prefill_step
-    from lightning_modules.tiny_model import load_tiny
+    from generation.decoding import base_of, prefill_step
+    from models.tiny import load_tiny
 
     model, tokenizer = load_tiny(seed=0)
     seen = []

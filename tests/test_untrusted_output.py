@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from callbacks.adapters import save_adapter
-from callbacks.verification import verify_replies
+from verify.verification import verify_replies
 from lightning_modules.policy import PolicyModule
 from tasks import make_problem
 

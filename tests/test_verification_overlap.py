@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-import callbacks.verification as verification
+import verify.verification as verification
 from tasks import build_splits
 
 WRONG = "```python\ndef nothing():\n    return None\n```"

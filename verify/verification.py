@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from callbacks.failures import classify
+from verify.failures import classify
 from sandbox import verify_batch
 from tasks import extract_code
 
@@ -14,7 +14,7 @@ REPLY_CHARS = 1500  # of each raw reply kept in a row (the samples files, the fa
 def verify_replies(problems: list, replies: list[list[str]], timeout_s: float | None = None) -> list[dict]:
     """One row per reply: problem fields, the extracted code, the sandbox status and ``passed``,
     the sandbox's ``detail``, the ``reply`` (cut to 1500 characters), its failure ``cause`` and,
-    when known, the ``failing_test`` (see :mod:`callbacks.failures`).
+    when known, the ``failing_test`` (see :mod:`verify.failures`).
 
     A reply without a code block gets status ``no_code`` without reaching the sandbox.
     """

@@ -9,11 +9,11 @@ MIN_TESTS = 10
 MAX_TESTS = 30
 
 
-def render_prompt(signature: str, task: str, rules: list[str], examples: list[tuple[list, object]],
+def render_statement(signature: str, task: str, rules: list[str], examples: list[tuple[list, object]],
                   entry_point: str) -> str:
     """The prompt text: task, signature, rules, worked examples and the answer format.
 
-    >>> p = render_prompt("def f(s: str) -> int", "Count.", ["Be exact."], [(["ab"], 2)], "f")
+    >>> p = render_statement("def f(s: str) -> int", "Count.", ["Be exact."], [(["ab"], 2)], "f")
     >>> "f('ab')" in p and "```python" in p
     True
     """

@@ -15,7 +15,7 @@ import re
 
 from tasks.families._common import (climb, division_rules, empty_rule, fill_random, fill_template,
                                      floor_division, int_divide, reference_empty,
-                                     render_prompt, safe_division, sample_division,
+                                     render_statement, safe_division, sample_division,
                                      sample_operators)
 
 NAME = "arithmetic"
@@ -309,6 +309,6 @@ def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
     empty_desc = "an empty string or one of only spaces" if spec["spaces"] else "the empty string"
     rules += empty_rule(spec, f"{empty_desc} (no tokens at all)")
     returns = "int | None" if spec["empty"] is None or spec["div_zero"] == "none" else "int"
-    return render_prompt(f"def {name}(expr: str) -> {returns}",
+    return render_statement(f"def {name}(expr: str) -> {returns}",
                          "Write a Python function that evaluates an integer arithmetic expression "
                          "given as a string.", rules, examples, name)

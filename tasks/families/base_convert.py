@@ -12,7 +12,7 @@ from __future__ import annotations
 import string
 
 from tasks.families._common import (canonical_direction, climb, fill_random, fill_template,
-                                     render_prompt)
+                                     render_statement)
 
 NAME = "base_convert"
 SUMMARY = "convert an integer to or from a base-b string with a given digit alphabet"
@@ -177,4 +177,4 @@ def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
         negative = {"minus": "A leading '-' means the number is negative.",
                     "never": "There is never a sign; the number is non-negative."}
     rules.append(negative[spec["negative"]])
-    return render_prompt(f"def {name}({sig}", task, rules, examples, name)
+    return render_statement(f"def {name}({sig}", task, rules, examples, name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import string
 
 from tasks.families._common import (canonical_direction, climb, fill_random, fill_template,
-                                     render_prompt)
+                                     render_statement)
 
 NAME = "caesar"
 SUMMARY = "Caesar-shift the letters (and maybe digits) of a text"
@@ -138,6 +138,6 @@ def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
                   "drop": "Digits are removed."}[spec["digits"]])
     rules.append("Every other character (spaces, punctuation) is "
                  + ("kept unchanged." if spec["others"] == "keep" else "removed."))
-    return render_prompt(f"def {name}(text: str) -> str",
+    return render_statement(f"def {name}(text: str) -> str",
                          f"Write a Python function that {verb} a text with a Caesar shift.",
                          rules, examples, name)

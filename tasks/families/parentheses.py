@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from tasks.families._common import climb, fill_random, fill_template, render_prompt, renamed
+from tasks.families._common import climb, fill_random, fill_template, render_statement, renamed
 
 NAME = "parentheses"
 SUMMARY = "decide whether a bracket string is balanced, or measure its nesting depth"
@@ -201,4 +201,4 @@ def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
                      "brackets open at the same time; 0 when there are none); otherwise return -1.")
     rules.append(f"Special case: for the empty string '' return {spec['empty']!r} "
                  "(a non-empty string without brackets follows the rules above).")
-    return render_prompt(f"def {name}(s: str) -> {returns}", task, rules, examples, name)
+    return render_statement(f"def {name}(s: str) -> {returns}", task, rules, examples, name)

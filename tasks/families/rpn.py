@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tasks.families._common import (climb, division_rules, empty_rule, fill_random, fill_template,
                                      floor_division, int_divide, no_division, reference_empty,
-                                     render_prompt, safe_division, sample_division,
+                                     render_statement, safe_division, sample_division,
                                      sample_operators)
 
 NAME = "rpn"
@@ -224,6 +224,6 @@ def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
                      + (", apart from the empty string." if spec["empty"] != "never" else "."))
     rules += empty_rule(spec)
     maybe_none = spec["empty"] is None or spec["div_zero"] == "none" or spec["malformed"] == "none"
-    return render_prompt(f"def {name}(text: str) -> {'int | None' if maybe_none else 'int'}",
+    return render_statement(f"def {name}(text: str) -> {'int | None' if maybe_none else 'int'}",
                          "Write a Python function that evaluates an integer expression written in "
                          "Reverse Polish (postfix) Notation.", rules, examples, name)

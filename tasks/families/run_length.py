@@ -15,7 +15,7 @@ import re
 import string
 
 from tasks.families._common import (canonical_direction, climb, fill_random, fill_template,
-                                     render_prompt)
+                                     render_statement)
 
 NAME = "run_length"
 SUMMARY = "run-length encode or decode a string of letters"
@@ -203,4 +203,4 @@ def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
         rules.append("Return the decoded text; " + ("'' decodes to ''. " if spec.get("empty_input", True)
                      else "the input is never empty. ") + "Inputs are always valid "
                      "encodings (adjacent groups may repeat the same letter).")
-    return render_prompt(f"def {name}(s: str) -> str", task, rules, examples, name)
+    return render_statement(f"def {name}(s: str) -> str", task, rules, examples, name)

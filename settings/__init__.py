@@ -1,0 +1,1 @@
+"""Settings shared across the packages, checked once: ConfigError/require, SamplingArgs (standard library only)."""
