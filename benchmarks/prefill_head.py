@@ -7,7 +7,7 @@ gets ``hidden[:, -1:, :]``: a strided view of the batch's hidden states. torch's
 runs a strided 3-D input as a batched matmul over the head weight expanded to every row, copying
 ``rows x vocabulary x hidden`` values first (2.2 GB for 8 prompts of Qwen2.5 in bf16); at 128
 prompts (35 GB) the copy fails, and torch then turns oneDNN off for the rest of the process.
-Baseline: the head as transformers calls it. Ours: ``generation.decoding.contiguous_head`` (the
+Both with the adapter merged, as sampling runs. Baseline: the head as transformers calls it. Ours: ``generation.decoding.contiguous_head`` (the
 same rows, made contiguous first). Same logits (checked). The last line is the JSON headline
 (ratio = baseline / ours, at the largest ``--prompts``).
 """
@@ -27,6 +27,7 @@ import torch  # noqa: E402
 from benchmarks.training import device_name, significant  # noqa: E402
 from generation import decoding  # noqa: E402
 from generation.continuous import encode_prompts  # noqa: E402
+from lightning_modules.merging import merged_adapter  # noqa: E402
 from lightning_modules.policy import PolicyModule  # noqa: E402
 from tasks import build_splits  # noqa: E402
 
@@ -69,7 +70,7 @@ def main(argv=None) -> dict:
     print(f"{args.model}, {str(dtype).replace('torch.', '')}, {torch.get_num_threads()} threads, on {device_name()}")
     print(f"{'prompts':>8}{'tokens':>8}{'strided head s':>16}{'contiguous head s':>19}{'ratio':>8}  same logits")
     rows = []
-    with torch.inference_mode():
+    with torch.inference_mode(), merged_adapter(model):  # as PolicyModule.sample runs it
         for count in args.prompts:
             ids, mask = encode_prompts(model, policy.tokenizer, [policy.render(p.prompt) for p in problems[:count]])
             without_fix(model)
