@@ -22,8 +22,7 @@ class CurriculumCallback(L.Callback):
     """
 
     feeds_metrics_row = True
-    listed_after = ("HarvestCallback",)  # reads the harvest's solve rate
-    requires = ("HarvestCallback",)
+    requires = ("HarvestCallback",)  # reads the harvest's solve rate: present, and listed before
 
     def __init__(self, threshold: float = 0.8):
         if not 0 < threshold <= 1:

@@ -73,8 +73,12 @@ class EvaluationCallback(iteration_record.OncePerIteration, L.Callback):
         self.greedy_args = SamplingArgs(1, 0.0, 1.0, max_new_tokens, batch_size, timeout_s, seed, owner="evaluation")
         self.sampled_args = (SamplingArgs(num_samples, temperature, top_p, max_new_tokens, batch_size, timeout_s, seed,
                                           owner="evaluation", count_field="num_samples") if num_samples else None)
-        self.greedy, self.num_samples, self.max_new_tokens = greedy, num_samples, max_new_tokens  # cli.workload
+        self.greedy, self.num_samples = greedy, num_samples
         self.every, self.progress = every_n_iterations, progress
+
+    @property
+    def max_new_tokens(self) -> int:
+        return self.greedy_args.max_new_tokens
 
     def on_fit_start(self, trainer, pl_module) -> None:
         if self.due(0):  # not resumed: evaluate the untrained policy (iteration 0)
@@ -89,7 +93,7 @@ class EvaluationCallback(iteration_record.OncePerIteration, L.Callback):
         start = time.perf_counter()
         values = {"iteration": iteration}
         groups = [(split, problems) for split in self.splits
-                  if self._split_due(split, iteration, getattr(trainer, "max_epochs", None))
+                  if self._split_due(split, iteration, trainer.max_epochs)
                   and (problems := trainer.datamodule.problems(split))]
         show = self.progress and trainer.is_global_zero
         greedy = self._run_splits(trainer, pl_module, groups, self.greedy_args, iteration, "greedy", show) \
@@ -97,10 +101,9 @@ class EvaluationCallback(iteration_record.OncePerIteration, L.Callback):
         sampled = (self._run_splits(trainer, pl_module, groups, self.sampled_args, iteration, "sampled", show)
                    if self.sampled_args else {})
         write_samples(trainer, iteration, "eval", _tagged_rows({"greedy": greedy, "sampled": sampled}))
-        self._per_problem: dict[str, list[dict]] = {}
+        per_problem = iteration_record.current(trainer).per_problem
         for split, problems in groups:
-            values.update(self._split_metrics(split, problems, greedy.get(split), sampled.get(split)))
-        iteration_record.current(trainer).per_problem.update(self._per_problem)
+            values.update(self._split_metrics(split, problems, greedy.get(split), sampled.get(split), per_problem))
         values["time/eval_s"] = time.perf_counter() - start
         iteration_record.add(trainer, values)
         self.done(iteration)
@@ -109,7 +112,8 @@ class EvaluationCallback(iteration_record.OncePerIteration, L.Callback):
         every = self.split_every.get(split, 1)
         return iteration == 0 or iteration == last or iteration % every == 0
 
-    def _split_metrics(self, split, problems, greedy_rows, sampled_rows) -> dict:
+    def _split_metrics(self, split, problems, greedy_rows, sampled_rows, per_problem: dict) -> dict:
+        """The row values of one split; its greedy per-problem table goes to ``per_problem[split]``."""
         out: dict = {}
         if greedy_rows is not None:
             table = [dict(p, solved=float(p["c"] > 0)) for p in solved_by_problem(problems, greedy_rows)]
@@ -120,7 +124,7 @@ class EvaluationCallback(iteration_record.OncePerIteration, L.Callback):
             out[f"{split}/statuses"] = status_counts(greedy_rows)
             out[f"{split}/samples_text"] = [(r["code"] or "(no code extracted) " + r.get("reply", ""))[:600]
                                             for r in greedy_rows[:3]]
-            self._per_problem[split] = table
+            per_problem[split] = table
         if sampled_rows is not None:
             table = solved_by_problem(problems, sampled_rows)
             for k in self.k:

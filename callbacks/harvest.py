@@ -88,10 +88,17 @@ class HarvestCallback(L.Callback):
         self.adaptive_budget, self.sample_budget = adaptive_budget, sample_budget
         self.first_samples, self.max_samples_per_problem = first_samples, max_samples_per_problem
         self.retry_failed, self.retry_samples = retry_failed, retry_samples
-        self.samples_per_problem, self.max_new_tokens = samples_per_problem, max_new_tokens  # read by cli.workload
         self.max_solutions_per_problem = max_solutions_per_problem
         self.progress = progress
         self.final_harvest = final_harvest
+
+    @property
+    def samples_per_problem(self) -> int:
+        return self.sampling.n
+
+    @property
+    def max_new_tokens(self) -> int:
+        return self.sampling.max_new_tokens
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         if trainer.reload_dataloaders_every_n_epochs != 1:

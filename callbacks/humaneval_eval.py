@@ -45,8 +45,12 @@ class HumanEvalCallback(iteration_record.OncePerIteration, L.Callback):
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             raise ValueError(f"humaneval.limit = {limit!r} is invalid: must be null or an integer >= 1")
         self.every, self.limit = every_n_iterations, limit
-        self.max_new_tokens, self.progress = max_new_tokens, progress  # max_new_tokens: read by cli.workload
+        self.progress = progress
         self.problems: list[HumanEvalProblem] | None = None
+
+    @property
+    def max_new_tokens(self) -> int:
+        return self.sampling.max_new_tokens
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         if self.problems is None:

@@ -45,7 +45,7 @@ def evaluation_work(callback, sizes: dict[str, int]) -> tuple[int, str]:
     modes = " + ".join(m for m in ("greedy" if callback.greedy else "",
                                    f"{callback.num_samples} samples" if callback.num_samples else "") if m)
     every = f", every {callback.every} iterations" if callback.every > 1 else ""
-    every += "".join(f", {s} every {n}" for s, n in getattr(callback, "split_every", {}).items() if n > 1)
+    every += "".join(f", {s} every {n}" for s, n in callback.split_every.items() if n > 1)
     return problems * per_problem, f"{problems:,} {'/'.join(callback.splits)} problems x ({modes}){every}"
 
 

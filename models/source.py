@@ -28,7 +28,6 @@ import torch
 from models import cpu_perf
 # Re-exported: the fetch / convert halves stay importable (and monkeypatchable) from here.
 from models.convert import convert_gguf, is_complete
-from models.errors import ModelSourceError
 from models.fetch import mb, say, clean_stale_tmp, join_parts, part_sources, sha256_file
 
 log = logging.getLogger(__name__)

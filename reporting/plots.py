@@ -65,12 +65,13 @@ def intervals_figure(rows: list[dict], path: str) -> str:
     """Val sampled pass@1 with its 95% band, greedy pass@1 of val/test/ood with 95% error bars,
     HumanEval pass@1: the accuracy plot of a run of record."""
     fig, ax = plt.subplots(figsize=(9, 5.2))
-    xs, ys = points(rows, "iteration", "val/pass@1_sampled")
-    if xs:
-        low = [r["val/pass@1_sampled_low"] for r in rows if r.get("iteration") in xs and "val/pass@1_sampled_low" in r]
-        high = [r["val/pass@1_sampled_high"] for r in rows if r.get("iteration") in xs and "val/pass@1_sampled_high" in r]
+    key = "val/pass@1_sampled"
+    band = [(r["iteration"], r[key], r.get(key + "_low"), r.get(key + "_high")) for r in rows
+            if _number(r.get(key)) and _number(r.get("iteration"))]
+    if band:
+        xs, ys, low, high = zip(*band)
         ax.plot(xs, ys, color="tab:orange", linewidth=2, marker="o", markersize=4, label="val pass@1 sampled (95% band)")
-        if len(low) == len(xs) == len(high):
+        if all(_number(v) for v in low + high):
             ax.fill_between(xs, low, high, color="tab:orange", alpha=0.18)
     for i, (split, label, color) in enumerate(INTERVAL_SPLITS):
         key = f"{split}/pass@1"

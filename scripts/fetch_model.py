@@ -17,6 +17,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from models import source as model_source  # noqa: E402
+from models.errors import ModelSourceError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         folder = model_source.prepare_packaged(args.name, args.cache_dir, args.dtype)
-    except (ValueError, model_source.ModelSourceError) as err:
+    except (ValueError, ModelSourceError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"[model] ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr)

@@ -43,7 +43,7 @@ def test_doctests():
 
 def _trainer(data, root):
     return SimpleNamespace(datamodule=data, is_global_zero=True, global_rank=0, world_size=1, default_root_dir=root,
-                           strategy=SimpleNamespace(broadcast=lambda obj: obj))
+                           max_epochs=None, strategy=SimpleNamespace(broadcast=lambda obj: obj))
 
 
 @pytest.mark.parametrize("greedy, k", [(True, [1, 2]), (False, [2])])

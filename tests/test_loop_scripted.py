@@ -92,7 +92,7 @@ def test_evaluation_samples_all_splits_in_one_call_per_mode(tmp_path):
     data, problems = scripted_data(6, 4, 3, 3)
     policy = RecordingScriptedPolicy(problems, lora_rank=2, learning_rate=1e-3)
     evaluation = EvaluationCallback(splits=["train", "val", "test"], num_samples=2, k=[1, 2], progress=False)
-    trainer = SimpleNamespace(datamodule=data, is_global_zero=True, global_rank=0, world_size=1)
+    trainer = SimpleNamespace(datamodule=data, is_global_zero=True, global_rank=0, world_size=1, max_epochs=None)
     evaluation._evaluate(trainer, policy, 0)
     # one greedy call and one sampled call, each over all 13 problems of the three splits
     assert policy.calls == [(13, 1, 0.0), (13, 2, 0.8)]

