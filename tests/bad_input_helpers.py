@@ -9,11 +9,11 @@ import os
 import pytest
 import yaml
 
+from cli.config_file import composed_config
 from main import cli_main  # imported at collection: Lightning's log handler then keeps a stream that stays open
 from tests.loop_helpers import QUIET, SMOKE
 
-with open(SMOKE) as f:
-    BASE = yaml.safe_load(f)
+BASE = composed_config(SMOKE)  # the smoke config with its included parts, as one dict
 
 
 class ModelLoaded(BaseException):

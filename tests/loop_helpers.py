@@ -29,8 +29,9 @@ def smoke_variant(folder: str, **harvest_args) -> str:
     """A copy of the smoke config whose HarvestCallback takes ``harvest_args``; returns its path."""
     import yaml
 
-    with open(SMOKE) as f:
-        config = yaml.safe_load(f)
+    from cli.config_file import composed_config
+
+    config = composed_config(SMOKE)
     harvest = next(c for c in config["trainer"]["callbacks"] if c["class_path"].endswith("HarvestCallback"))
     harvest["init_args"].update(harvest_args)
     path = os.path.join(folder, "smoke_variant.yaml")

@@ -8,8 +8,10 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from cli import workload
+from cli.config_file import composed_config
 from tests.bad_input_helpers import (ModelLoaded, config_file, evaluation, expect_refusal, forbid_model_loading,
                                      harvest)
 from tests.loop_helpers import QUIET, SMOKE
@@ -114,7 +116,7 @@ def test_the_estimate_is_printed_before_loading(tmp_path, monkeypatch, capsys):
 
 
 def test_yaml_key_given_twice(tmp_path, monkeypatch, capsys):
-    text = open(SMOKE).read().replace("  lora_rank: 4\n", "  lora_rank: 4\n  lora_rank: 8\n")
+    text = yaml.safe_dump(composed_config(SMOKE), sort_keys=False).replace("  lora_rank: 4\n", "  lora_rank: 4\n  lora_rank: 8\n")
     path = tmp_path / "twice.yaml"
     path.write_text(text)
     line = text.splitlines().index("  lora_rank: 8") + 1

@@ -9,6 +9,7 @@ from callbacks.humaneval_eval import HumanEvalCallback
 from callbacks.jump_detector import JumpDetector
 from callbacks.plots import PlotCallback
 from callbacks.problem_record import ProblemRecord
+from cli.config_file import composed_config
 from main import cli_main
 from tests.loop_helpers import SMOKE
 
@@ -25,8 +26,7 @@ def doc_callbacks() -> list[dict]:
 
 
 def test_doc_snippet_instantiates_with_the_smoke_config(tmp_path):
-    with open(SMOKE) as f:
-        config = yaml.safe_load(f)
+    config = composed_config(SMOKE)
     config["trainer"]["callbacks"] += doc_callbacks()
     path = tmp_path / "grokking_smoke.yaml"
     path.write_text(yaml.safe_dump(config))
