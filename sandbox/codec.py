@@ -41,23 +41,31 @@ def encode_args(args) -> object:
         raise NotPlainData("test args are not plain data: %s" % e) from None
 
 
-def _canon_py(x, depth):
-    """Python value (trusted expected value) -> canonical hashable form."""
+_CONTAINER = object()  # what _canon_scalar gives for anything that is not a scalar
+
+
+def _canon_scalar(x, depth):
+    """The canonical form of a scalar (None, bool, int, float, str), or _CONTAINER; the type is exact."""
     if depth > MAX_DEPTH:
         raise NotPlainData("nested deeper than %d" % MAX_DEPTH)
     t = type(x)
     if x is None:
         return ("N",)
-    if t is bool:
-        return ("B", x)
-    if t is int:
-        return ("I", x)
+    if t is bool or t is int or t is str:
+        return ({bool: "B", int: "I", str: "S"}[t], x)
     if t is float:
         if x != x:
             raise _HasNaN()
         return ("F", x)
-    if t is str:
-        return ("S", x)
+    return _CONTAINER
+
+
+def _canon_py(x, depth):
+    """Python value (trusted expected value) -> canonical hashable form."""
+    scalar = _canon_scalar(x, depth)
+    if scalar is not _CONTAINER:
+        return scalar
+    t = type(x)
     if t is list or t is tuple:
         return ("L", tuple(_canon_py(v, depth + 1) for v in x))
     if t is dict:
@@ -67,21 +75,10 @@ def _canon_py(x, depth):
 
 def _canon_wire(x, depth):
     """Decoded JSON from the (untrusted) result channel -> canonical form."""
-    if depth > MAX_DEPTH:
-        raise NotPlainData("nested deeper than %d" % MAX_DEPTH)
+    scalar = _canon_scalar(x, depth)
+    if scalar is not _CONTAINER:
+        return scalar
     t = type(x)
-    if x is None:
-        return ("N",)
-    if t is bool:
-        return ("B", x)
-    if t is int:
-        return ("I", x)
-    if t is float:
-        if x != x:
-            raise _HasNaN()
-        return ("F", x)
-    if t is str:
-        return ("S", x)
     if t is list:
         return ("L", tuple(_canon_wire(v, depth + 1) for v in x))
     if t is dict and len(x) == 1:
@@ -110,24 +107,23 @@ def _canon_wire(x, depth):
 NAN = object()  # canonical marker: a value that contains NaN and so equals nothing
 
 
-def canon_expected(x):
-    """Canonical form of an expected value; NAN if it contains NaN. Raises NotPlainData."""
+def _canonical(canon, value):
     try:
-        return _canon_py(x, 0)
+        return canon(value, 0)
     except _HasNaN:
         return NAN
     except RecursionError:
         raise NotPlainData("nested too deep") from None
+
+
+def canon_expected(x):
+    """Canonical form of an expected value; NAN if it contains NaN. Raises NotPlainData."""
+    return _canonical(_canon_py, x)
 
 
 def canon_output(wire_value):
     """Canonical form of a wire value from the child; NAN if it contains NaN. Raises NotPlainData."""
-    try:
-        return _canon_wire(wire_value, 0)
-    except _HasNaN:
-        return NAN
-    except RecursionError:
-        raise NotPlainData("nested too deep") from None
+    return _canonical(_canon_wire, wire_value)
 
 
 def canon_equal(a, b) -> bool:

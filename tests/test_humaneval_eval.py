@@ -114,3 +114,19 @@ def test_script_appends_verdicts_as_it_goes_and_resumes_without_resampling(tmp_p
     assert calls == [2, 1]  # only the 3 problems not yet in the file are sampled
     assert [r["task_id"] for r in rows] == [p.task_id for p in problems] and all(r["passed"] for r in rows)
     assert len(read_rows(out)) == 5
+
+
+def test_one_verify_function_serves_humaneval_and_refuses_a_mix():
+    from tasks.generate import make_problem
+    from verify.verification import verify_replies
+
+    problems = load_problems(limit=2)
+    good = f"```python\n{problems[0].prompt}{problems[0].canonical_solution}```"
+    rows = verify_replies(problems, [[good, "no code here"], ["```python\ndef nope():\n    pass\n```"]], timeout_s=10.0)
+    assert [(r["task_id"], r["sample"], r["status"], r["passed"]) for r in rows] == [
+        ("HumanEval/0", 0, "pass", True), ("HumanEval/0", 1, "no_code", False),
+        ("HumanEval/1", 0, rows[2]["status"], False)]
+    assert rows[0]["reply"] == good and "cause" not in rows[0]
+    procedural = [make_problem("rpn", 1, seed=0)]
+    with pytest.raises(ValueError, match="HumanEval and procedural"):
+        verify_replies([problems[0], procedural[0]], [[good], [good]])

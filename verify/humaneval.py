@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from tasks import extract_code
-from tasks.humaneval import HumanEvalProblem, assemble_program, build_prompt, load_problems
-from verify.verification import status_counts
+from tasks.humaneval import HumanEvalProblem, build_prompt, load_problems
+from verify.verification import status_counts, verify_replies
 
 
 def humaneval_rows(sample_fn: Callable, problems: list[HumanEvalProblem], max_new_tokens: int = 512,
@@ -15,28 +14,17 @@ def humaneval_rows(sample_fn: Callable, problems: list[HumanEvalProblem], max_ne
     """One greedy reply per problem, checked in the sandbox's assertion mode.
 
     ``sample_fn(prompts, n=1, temperature=0.0, top_p=1.0, max_new_tokens=..., batch_size=...,
-    seed=...)`` returns one list of replies per prompt (``PolicyModule.sample`` does). Each row:
-    ``task_id``, ``status`` (a sandbox status, or ``no_code``), ``passed``, ``code``.
+    seed=...)`` returns one list of replies per prompt (``PolicyModule.sample`` does). The rows
+    are :func:`verify.verification.verify_replies`'s: ``task_id``, ``status`` (a sandbox status,
+    or ``no_code``), ``passed``, ``code``, ``detail``, the ``reply``.
     """
-    from sandbox import verify_assertions_batch
-
     if not problems:
         return []
     kwargs = dict(n=1, temperature=0.0, top_p=1.0, max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
     if progress is not None:
         kwargs["progress"] = progress
     replies = sample_fn([build_prompt(p) for p in problems], **kwargs)
-    rows, jobs, job_rows = [], [], []
-    for problem, reply in zip(problems, replies):
-        code = extract_code(reply[0])
-        row = {"task_id": problem.task_id, "status": "no_code", "passed": False, "code": code or ""}
-        rows.append(row)
-        if code:
-            jobs.append((assemble_program(problem, code), problem.test, problem.entry_point))
-            job_rows.append(row)
-    for row, verdict in zip(job_rows, verify_assertions_batch(jobs, timeout_s=timeout_s) if jobs else []):
-        row["status"], row["passed"] = verdict.status, bool(verdict.passed)
-    return rows
+    return verify_replies(problems, [r[:1] for r in replies], timeout_s=timeout_s)
 
 
 def summarize(rows: list[dict]) -> dict:

@@ -1,42 +1,83 @@
-"""From model replies to verified samples: extract the code block, run it in the sandbox."""
+"""From model replies to verified samples: extract the code block, run it in the sandbox.
+
+One function, :func:`verify_replies`, serves both kinds of problem: the procedural families
+(hidden input/output tests, compared in the trainer) and HumanEval (the task's own ``check``
+assertions, run in the sandbox). What differs between them is one :class:`Mode`.
+"""
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from verify.failures import classify
-from sandbox import verify_batch
+from sandbox import verify_assertions_batch, verify_batch
 from tasks import extract_code
+from tasks.humaneval import HumanEvalProblem, assemble_program
 
 REPLY_CHARS = 1500  # of each raw reply kept in a row (the samples files, the failure report)
 
 
+@dataclass(frozen=True)
+class Mode:
+    """How one kind of problem reaches the sandbox, and what its rows carry."""
+
+    fields: Callable[[Any], dict]      # the problem's own fields in each of its rows
+    job: Callable[[Any, str], tuple]   # (problem, extracted code) -> one job for ``run``
+    run: Callable[..., list]           # the sandbox's batch call: run(jobs, timeout_s=...) -> verdicts
+    keep_entry_point: bool             # extraction keeps the entry point (and what it needs) only
+    causes: bool                       # rows get a failure ``cause`` (verify.failures)
+
+
+PROCEDURAL = Mode(
+    fields=lambda p: {"problem_id": p.id, "family": p.family, "difficulty": p.difficulty},
+    job=lambda p, code: (code, p.entry_point, p.tests),
+    run=lambda jobs, timeout_s: verify_batch(jobs, timeout_s=timeout_s),
+    keep_entry_point=True, causes=True)
+HUMANEVAL = Mode(
+    fields=lambda p: {"task_id": p.task_id},
+    job=lambda p, code: (assemble_program(p, code), p.test, p.entry_point),
+    run=lambda jobs, timeout_s: verify_assertions_batch(jobs, timeout_s=timeout_s),
+    keep_entry_point=False, causes=False)
+
+
+def mode_of(problems: list) -> Mode:
+    """The :class:`Mode` of a list of problems, which must all be of one kind."""
+    kinds = {isinstance(p, HumanEvalProblem) for p in problems}
+    if len(kinds) > 1:
+        raise ValueError("verify_replies: HumanEval and procedural problems in one call")
+    return HUMANEVAL if kinds == {True} else PROCEDURAL
+
+
 def verify_replies(problems: list, replies: list[list[str]], timeout_s: float | None = None) -> list[dict]:
-    """One row per reply: problem fields, the extracted code, the sandbox status and ``passed``,
-    the sandbox's ``detail``, the ``reply`` (cut to 1500 characters), its failure ``cause`` and,
-    when known, the ``failing_test`` (see :mod:`verify.failures`).
+    """One row per reply: the problem's fields (``problem_id``, ``family``, ``difficulty``; or
+    HumanEval's ``task_id``), ``sample``, the extracted ``code``, the sandbox ``status``,
+    ``passed`` and ``detail``, the ``reply`` (cut to 1500 characters) and, for procedural
+    problems, its failure ``cause`` and, when known, the ``failing_test`` (:mod:`verify.failures`).
 
     A reply without a code block gets status ``no_code`` without reaching the sandbox.
     """
+    mode = mode_of(problems)
     rows, jobs, job_rows, sources = [], [], [], []
     for problem, problem_replies in zip(problems, replies):
         for index, reply in enumerate(problem_replies):
-            code = extract_code(reply, entry_point=problem.entry_point)
-            row = {"problem_id": problem.id, "family": problem.family, "difficulty": problem.difficulty,
-                   "sample": index, "code": code or "", "status": "no_code", "passed": False, "detail": "",
-                   "reply": reply[:REPLY_CHARS]}
+            code = extract_code(reply, entry_point=problem.entry_point if mode.keep_entry_point else None)
+            row = dict(mode.fields(problem), sample=index, code=code or "", status="no_code", passed=False,
+                       detail="", reply=reply[:REPLY_CHARS])
             rows.append(row)
             sources.append((problem, reply))
             if code:
-                jobs.append((code, problem.entry_point, problem.tests))
+                jobs.append(mode.job(problem, code))
                 job_rows.append(row)
-    for row, verdict in zip(job_rows, verify_batch(jobs, timeout_s=timeout_s) if jobs else []):
+    for row, verdict in zip(job_rows, mode.run(jobs, timeout_s) if jobs else []):
         row.update(status=verdict.status, passed=bool(verdict.passed), detail=verdict.detail)
-    for row, (problem, reply) in zip(rows, sources):
-        found = classify(problem, reply, row["code"], row["status"], row["detail"])
-        row["cause"] = found["cause"]
-        if found["test"] is not None:
-            row["failing_test"] = found["test"]
+    if mode.causes:
+        for row, (problem, reply) in zip(rows, sources):
+            found = classify(problem, reply, row["code"], row["status"], row["detail"])
+            row["cause"] = found["cause"]
+            if found["test"] is not None:
+                row["failing_test"] = found["test"]
     return rows
 
 
