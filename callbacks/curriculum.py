@@ -30,13 +30,13 @@ class CurriculumCallback(L.Callback):
         self.threshold = threshold
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        row = iteration_record.record(trainer)
-        if "harvest/solve_rate" not in row:
+        rate = iteration_record.current(trainer).harvest_solve_rate
+        if rate is None:
             return  # nothing harvested at this iteration's end (the last one, with final_harvest: false)
-        raised = row["harvest/solve_rate"] >= self.threshold and trainer.datamodule.raise_difficulty()
+        raised = rate >= self.threshold and trainer.datamodule.raise_difficulty()
         iteration_record.add(trainer, {"curriculum/raised": int(bool(raised)),
                                        "curriculum/level": trainer.datamodule.level})
         if raised:
             lo, hi = trainer.datamodule.train_range()
-            rank_zero_info(f"curriculum: harvest solve rate {row['harvest/solve_rate']:.0%} >= "
+            rank_zero_info(f"curriculum: harvest solve rate {rate:.0%} >= "
                            f"{self.threshold:.0%}; train difficulty is now {lo}-{hi}")

@@ -157,7 +157,7 @@ class HarvestCallback(L.Callback):
             records += [dict(r, iteration=0) for r in datamodule.warm_start_records()]
         per_problem = solved_by_problem(problems, rows)
         stats = {
-            "harvest/solve_rate": sum(p["c"] > 0 for p in per_problem) / max(1, len(per_problem)),
+            iteration_record.HARVEST_SOLVE_RATE: sum(p["c"] > 0 for p in per_problem) / max(1, len(per_problem)),
             "harvest/sample_accuracy": sum(r["passed"] for r in rows) / max(1, len(rows)),
             "harvest/solutions": len(records),
             "harvest/warm_start_solutions": sum(r["source"] == "warm_start_reference" for r in records),

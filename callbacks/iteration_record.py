@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 _ATTR = "_expert_iteration_record"
+HARVEST_SOLVE_RATE = "harvest/solve_rate"  # the row key the harvest writes and others read
 
 
 @dataclasses.dataclass
@@ -29,6 +30,11 @@ class IterationRecord:
     @property
     def iteration(self) -> int | None:
         return self.row.get("iteration")
+
+    @property
+    def harvest_solve_rate(self) -> float | None:
+        """The share of this iteration's train problems with a verified solution (None: no harvest)."""
+        return self.row.get(HARVEST_SOLVE_RATE)
 
 
 def current(trainer) -> IterationRecord:

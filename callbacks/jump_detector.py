@@ -78,7 +78,8 @@ class JumpDetector(iteration_record.OncePerIteration, L.Callback):
         self._remember(trainer, pl_module)
 
     def _observe(self, trainer, pl_module, iteration: int) -> None:
-        row = iteration_record.record(trainer)
+        record = iteration_record.current(trainer)
+        row = record.row
         values = {"grok/adapter_norm": adapter_norm(pl_module.model)}
         value = row.get(self.metric)
         if value is None:
@@ -88,8 +89,8 @@ class JumpDetector(iteration_record.OncePerIteration, L.Callback):
             jump = detect_jump(past, value, self.margin, self.window)
             values["grok/jump"] = int(jump)
             values["grok/plateau"] = max(past[-self.window:]) if len(past) >= self.window else None
-            if row.get("harvest/solve_rate") is not None:
-                values["grok/train_val_gap"] = row["harvest/solve_rate"] - value
+            if record.harvest_solve_rate is not None:
+                values["grok/train_val_gap"] = record.harvest_solve_rate - value
             self.history.append([iteration, value])
             if jump:
                 self.jumps.append(iteration)
