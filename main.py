@@ -12,7 +12,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from cli import preflight
 from callbacks.checkpoint_io import AtomicCheckpointIO
-from cli.config_file import check_config_files, expand_includes
+from cli.config_file import expand_includes
 from cli.refusal import refusing, stopping_on_disk_errors
 from datamodules.expert_iteration import ExpertIterationDataModule
 from settings.errors import ConfigError
@@ -92,8 +92,7 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> ExpertIteration
     from_argv = args is None
     args = list(sys.argv[1:] if from_argv else args)
     with refusing():
-        check_config_files(args)
-        args = expand_includes(args)  # a config's ``include:`` parts become --config files of their own
+        args = expand_includes(args)  # refuses bad config files; ``include:`` parts become --config files
     if from_argv:  # LightningCLI warns when given args beside a command line: hand it the expanded argv
         sys.argv[1:], args = args, None
     try:

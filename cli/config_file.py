@@ -44,20 +44,7 @@ def _mapping(loader: UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
 UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
-def config_paths(args: list[str]) -> list[str]:
-    """The files given with ``--config``/``-c`` (either spelling, with or without ``=``)."""
-    paths = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--config", "-c")]
-    return paths + [a.split("=", 1)[1] for a in args if a.startswith(("--config=", "-c="))]
-
-
 INCLUDE = "include"
-
-
-def check_config_files(args: list[str]) -> None:
-    """Refuse a ``--config`` file (or a part it includes) that is missing, unreadable, not YAML,
-    gives a key twice or includes itself."""
-    for path in config_paths(args):
-        _parts(path, ())
 
 
 def read_config_file(path: str):
@@ -105,7 +92,11 @@ def _parts(path: str, chain: tuple[str, ...]) -> list:
 
 def expand_includes(args: list[str]) -> list[str]:
     """``args`` with each ``--config FILE`` that has an ``include`` list replaced by one ``--config``
-    per part and one (a YAML string) for the file's own keys; other arguments keep their places."""
+    per part and one (a YAML string) for the file's own keys; other arguments keep their places.
+
+    Every file and part is read on the way: one that is missing, unreadable, not YAML, gives a key
+    twice or includes itself is refused with a ConfigError before LightningCLI sees the arguments.
+    """
     out, i = [], 0
     while i < len(args):
         arg = args[i]

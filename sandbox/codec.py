@@ -51,8 +51,12 @@ def _canon_scalar(x, depth):
     t = type(x)
     if x is None:
         return ("N",)
-    if t is bool or t is int or t is str:
-        return ({bool: "B", int: "I", str: "S"}[t], x)
+    if t is bool:
+        return ("B", x)
+    if t is int:
+        return ("I", x)
+    if t is str:
+        return ("S", x)
     if t is float:
         if x != x:
             raise _HasNaN()

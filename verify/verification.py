@@ -33,12 +33,12 @@ class Mode:
 PROCEDURAL = Mode(
     fields=lambda p: {"problem_id": p.id, "family": p.family, "difficulty": p.difficulty},
     job=lambda p, code: (code, p.entry_point, p.tests),
-    run=lambda jobs, timeout_s: verify_batch(jobs, timeout_s=timeout_s),
+    run=verify_batch,
     keep_entry_point=True, causes=True)
 HUMANEVAL = Mode(
     fields=lambda p: {"task_id": p.task_id},
     job=lambda p, code: (assemble_program(p, code), p.test, p.entry_point),
-    run=lambda jobs, timeout_s: verify_assertions_batch(jobs, timeout_s=timeout_s),
+    run=verify_assertions_batch,
     keep_entry_point=False, causes=False)
 
 
@@ -70,7 +70,7 @@ def verify_replies(problems: list, replies: list[list[str]], timeout_s: float | 
             if code:
                 jobs.append(mode.job(problem, code))
                 job_rows.append(row)
-    for row, verdict in zip(job_rows, mode.run(jobs, timeout_s) if jobs else []):
+    for row, verdict in zip(job_rows, mode.run(jobs, timeout_s=timeout_s) if jobs else []):
         row.update(status=verdict.status, passed=bool(verdict.passed), detail=verdict.detail)
     if mode.causes:
         for row, (problem, reply) in zip(rows, sources):
