@@ -107,14 +107,22 @@ def test_evaluation_samples_all_splits_in_one_call_per_mode(tmp_path):
 
 
 class SlowScriptedPolicy(ScriptedPolicy):
-    def sample(self, problem_prompts, n=1, **kwargs):
-        import time
+    """Sampling that takes SAMPLE_S seconds of the clock the phase timers read, without sleeping:
+    the test then holds on a loaded machine too (a real sleep made training look slow there)."""
+    SAMPLE_S = 100.0
+    offset = 0.0
 
-        time.sleep(1.5)
+    def sample(self, problem_prompts, n=1, **kwargs):
+        SlowScriptedPolicy.offset += self.SAMPLE_S
         return super().sample(problem_prompts, n=n, **kwargs)
 
 
-def test_phase_times_do_not_overlap(tmp_path):
+def test_phase_times_do_not_overlap(tmp_path, monkeypatch):
+    import time
+
+    real = time.perf_counter
+    monkeypatch.setattr(SlowScriptedPolicy, "offset", 0.0)
+    monkeypatch.setattr(time, "perf_counter", lambda: real() + SlowScriptedPolicy.offset)
     data, problems = scripted_data(2, 1, 1, 2)
     callbacks = [HarvestCallback(samples_per_problem=1, temperature=1.0, progress=False),
                  MetricsCallback(print_table=False)]
@@ -123,8 +131,8 @@ def test_phase_times_do_not_overlap(tmp_path):
                         limit_val_batches=0)
     trainer.fit(SlowScriptedPolicy(problems, lora_rank=2), datamodule=data)
     row = metrics_rows(str(tmp_path))[1]
-    assert row["time/harvest_s"] >= 1.5
-    assert row["time/train_s"] < 1.5  # the epoch-end harvest is not counted as training
+    assert row["time/harvest_s"] >= SlowScriptedPolicy.SAMPLE_S
+    assert row["time/train_s"] < SlowScriptedPolicy.SAMPLE_S  # the epoch-end harvest is not counted as training
 
 
 def small_run(root: str, max_epochs: int, callbacks: list) -> None:

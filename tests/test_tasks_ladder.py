@@ -49,3 +49,36 @@ def test_canonical_prompts_ask_for_the_function_alone():
     for family in FAMILIES:
         p = make_problem(family, 1, 0)
         assert "Do not add a docstring" in p.prompt and f"`{p.entry_point}`" in p.prompt
+
+
+def test_arithmetic_starts_with_single_spaced_tokens_and_keeps_the_other_spacings():
+    """Difficulty 1-4 separate every token by one space ('7 - 2 - 3'); from 5 on no spaces and
+    free spacing are drawn, as before the ladder."""
+    for seed in range(10):
+        p = make_problem("arithmetic", 1, seed)
+        assert p.spec["spaces"] == "single" and "separated by single spaces" in p.prompt
+        for t in p.tests:
+            expr = t.args[0]
+            assert expr.split(" ") == [c for c in expr if c != " "], expr  # one-character tokens, one space apart
+    later = {make_problem("arithmetic", 6, seed).spec["spaces"] for seed in range(30)}
+    assert later == {True, False}
+
+
+def test_parentheses_start_with_round_ones_then_any_bracket_sets():
+    assert all(make_problem("parentheses", 1, s).spec["kinds"] == ["()"] for s in SEEDS)
+    assert all(set("".join(t.args[0] for t in make_problem("parentheses", 1, s).tests)) <= set("()")
+               for s in range(10))
+    later = {tuple(make_problem("parentheses", 2, s).spec["kinds"]) for s in SEEDS}
+    assert len(later) >= 5 and ("()", "[]", "{}") in later
+
+
+def test_rpn_prompt_says_what_each_operator_pushes():
+    p = make_problem("rpn", 1, 0)
+    assert "'+' pushes a + b, '-' pushes a - b, '*' pushes a * b" in p.prompt
+
+
+def test_run_length_decoding_is_described_as_decoding():
+    """A decode prompt that described the runs of the text made the 0.5B write encoders."""
+    spec = next(p.spec for p in (make_problem("run_length", 9, s) for s in SEEDS) if p.spec["direction"] == "decode")
+    text = FAMILY_MODULES["run_length"].prompt(spec, [])
+    assert "The input is a sequence of groups" in text and "stands for" in text

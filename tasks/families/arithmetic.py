@@ -6,7 +6,7 @@ evaluates to 0, or never occurs), unary minus allowed, spaces between tokens, re
 never empty).
 
 Ladder: difficulty 1 is the canonical task at its smallest (single-digit literals, `+` and `-`
-from left to right, no parentheses, no spaces, never empty); each step up may add one twist, in
+from left to right, no parentheses, tokens separated by single spaces, never empty); each step up may add one twist, in
 the order of `TWISTS` (`*` with the usual precedence, multi-digit literals, parentheses, ...).
 """
 from __future__ import annotations
@@ -58,7 +58,7 @@ TWISTS = [
     ("times", _without("*")),                                       # `*`, with precedence
     ("multi_digit", lambda s: s.update(multi_digit=False)),        # canonical: literals 0-9
     ("parentheses", lambda s: s.update(parentheses=False)),
-    ("spaces", lambda s: s.update(spaces=False)),
+    ("spaces", lambda s: s.update(spaces="single")),                # canonical: '7 - 2 - 3'
     ("division", _without("/")),                                    # `/` rounding like `//`
     ("unary_minus", lambda s: s.update(unary_minus=False)),
     ("empty", lambda s: s.update(empty="never")),
@@ -236,6 +236,8 @@ def _random_tokens(rng, spec: dict, size: int, depth: int, hi: int) -> list[str]
 
 
 def _render(rng, spec: dict, tokens: list[str]) -> str:
+    if spec["spaces"] == "single":
+        return " ".join(tokens)
     if not spec["spaces"]:
         return "".join(tokens)
     return "".join(tok + " " * rng.choice([0, 0, 1, 1, 2]) for tok in tokens).strip()
@@ -254,7 +256,7 @@ def _edge_cases(spec: dict) -> list[str]:
             cases += ["9/0", "1+(4/(2-2))*0"]
     if spec["unary_minus"]:
         cases += ["-3-4", "-(2+3)-1", "4--3"] + (["-7/2"] if "/" in ops else [])
-    if spec["spaces"]:
+    if spec["spaces"] is True:
         cases += [" 1 +  2 "] + ([] if spec["empty"] == "never" else ["   "])
     if not spec.get("multi_digit", True):
         cases = [c for c in cases if not re.search(r"\d\d", c)]
@@ -262,7 +264,14 @@ def _edge_cases(spec: dict) -> list[str]:
         cases = [c for c in cases if "(" not in c]
     if not spec.get("multi_digit", True):
         cases += ["8", "9-3+2"] + (["3+4*2", "9-2*3"] if "*" in spec["operators"] else [])
+    if spec["spaces"] == "single":
+        cases = [_spaced(c) for c in cases]
     return cases
+
+
+def _spaced(expr: str) -> str:
+    """``expr`` with its tokens separated by single spaces: '10-(4-1)' -> '10 - ( 4 - 1 )'."""
+    return " ".join(re.findall(r"\d+|\S", expr))
 
 
 def sample_inputs(rng, spec: dict, difficulty: int,
@@ -289,24 +298,28 @@ def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
     literals = ("non-negative integer literals" if spec.get("multi_digit", True)
                 else "single-digit non-negative integer literals (0 to 9)")
     brackets = " and parentheses ( )" if spec.get("parentheses", True) else " (no parentheses)"
+    show = _spaced if spec["spaces"] == "single" else (lambda text: text)
     rules = [f"The string holds {literals}, the binary operators {' '.join(ops)}{brackets}; "
              "it is always well formed."]
     if spec["precedence"] == "standard":
         rules.append("Usual precedence: * and / bind tighter than + and -; operators of equal "
-                     "precedence are applied left to right (7-2-3 is 2).")
+                     f"precedence are applied left to right ({show('7-2-3')} is 2).")
     elif spec["precedence"] == "left_to_right":
         rules.append("No operator precedence: all binary operators are applied strictly from left "
-                     "to right (2+3*4 is 20). Parentheses still group.")
+                     f"to right ({show('2+3*4')} is 20). Parentheses still group.")
     else:
-        rules.append("Operators are applied left to right (7-2-3 is 2).")
+        rules.append(f"Operators are applied left to right ({show('7-2-3')} is 2).")
     rules += division_rules(spec)
     if spec["unary_minus"]:
         rules.append("A - at the start, right after ( or right after an operator is a unary minus; "
                      "it negates the number or parenthesised group right after it and binds "
                      "tighter than every binary operator (4--3 is 7).")
-    rules.append("Spaces may appear anywhere between tokens; ignore them." if spec["spaces"]
-                 else "The string contains no spaces.")
-    empty_desc = "an empty string or one of only spaces" if spec["spaces"] else "the empty string"
+    rules.append({True: "Spaces may appear anywhere between tokens; ignore them.",
+                  False: "The string contains no spaces.",
+                  "single": "Tokens (" + ("numbers, operators and parentheses" if spec.get("parentheses", True)
+                                         else "numbers and operators") + ") are separated by single spaces, "
+                            "e.g. '7 - 2 - 3'."}[spec["spaces"]])
+    empty_desc = "an empty string or one of only spaces" if spec["spaces"] is True else "the empty string"
     rules += empty_rule(spec, f"{empty_desc} (no tokens at all)")
     returns = "int | None" if spec["empty"] is None or spec["div_zero"] == "none" else "int"
     return render_statement(f"def {name}(expr: str) -> {returns}",

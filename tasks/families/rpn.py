@@ -209,8 +209,11 @@ def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
     rules = [f"Tokens are separated by {sep_name} ({sep!r}), with no other whitespace.",
              "A token is an integer literal or one of the binary operators "
              f"{' '.join(spec['operators'])}.",
-             "An operator pops b (top of the stack), then a, and pushes `a op b` "
-             f"(so {sep.join(['3', '4', '-'])!r} is -1)."]
+             "An operator pops b (top of the stack), then a, and pushes its own result: "
+             + ", ".join(f"'{op}' pushes a {op} b" if op != "/" else "'/' pushes a divided by b"
+                         for op in spec["operators"])
+             + f" (so {sep.join(['3', '4', '-'])!r} is -1"
+             + (f" and {sep.join(['3', '4', '*'])!r} is 12)." if "*" in spec["operators"] else ").")]
     if spec["negative_literals"]:
         rules.append("Integer literals may be negative, like '-3'; a lone '-' is the operator.")
     else:

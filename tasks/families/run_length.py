@@ -4,9 +4,10 @@ Spec axes: function name, direction (encode/decode), group order (count before o
 letter), whether a count of 1 is written or omitted, maximum run per group when encoding (none or
 9), letters used (lowercase only or mixed case, which are distinct).
 
-Ladder: difficulty 1 is the canonical task (encode non-empty lowercase text, letter then count,
-counts of 1 written, no run limit: "aaab" -> "a3b1"); each step up may add one twist, in the order of
-`TWISTS`.
+Ladder: difficulty 1 is the canonical task (decode non-empty lowercase text written count then
+letter, counts of 1 written: "3a1b" -> "aaab"); each step up may add one twist, in the order of
+`TWISTS` (encoding, letter before count, the empty input, ...). The 0.5B model decodes count-first
+groups far more often than it encodes (docs/RESULTS.md, 2026-12-04).
 """
 from __future__ import annotations
 
@@ -35,12 +36,18 @@ def sample_spec(rng, difficulty: int) -> dict:
     return climb(spec, difficulty, TWISTS)
 
 
+def _decoding(spec: dict) -> None:
+    """Undo of "encode": decode (which has no run limit)."""
+    canonical_direction("decode", NAMES)(spec)
+    spec["max_run"] = None
+
+
 TWISTS = [
+    ("encode", _decoding),                                          # canonical: decode '3a2b'
+    ("letter_first", lambda s: s.update(order="count_first")),
     ("empty_input", lambda s: s.update(empty_input=False)),        # canonical: never ""
     ("mixed_case", lambda s: s.update(letters=string.ascii_lowercase)),
-    ("decode", canonical_direction("encode", NAMES)),
     ("ones_omitted", lambda s: s.update(ones="write")),
-    ("count_first", lambda s: s.update(order="letter_first")),
     ("max_run", lambda s: s.update(max_run=None)),
 ]
 
@@ -180,10 +187,16 @@ def _format_rules(spec: dict) -> list[str]:
     letters = ("lowercase ASCII letters" if spec["letters"] == string.ascii_lowercase else
                "ASCII letters; upper and lower case are different letters "
                "('a' and 'A' never merge)")
+    digits = " and may have several digits." if not spec["max_run"] else "."
+    if spec["direction"] == "decode":
+        example = "'3a'" if spec["order"] == "count_first" else "'a3'"
+        return [f"Decoded texts consist of {letters}.",
+                f"The input is a sequence of groups; each group is a letter and its count: {order}; "
+                f"{ones}. Counts are written in decimal{digits}",
+                f"Each group stands for its letter repeated count times ({example} stands for 'aaa')."]
     return [f"Texts consist of {letters}.",
             "A run is a maximal block of the same letter; each run becomes one group: "
-            f"{order}; {ones}. Counts are written in decimal"
-            + (" and may have several digits." if not spec["max_run"] else ".")]
+            f"{order}; {ones}. Counts are written in decimal{digits}"]
 
 
 def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
