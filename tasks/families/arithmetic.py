@@ -6,8 +6,9 @@ evaluates to 0, or never occurs), unary minus allowed, spaces between tokens, re
 never empty).
 
 Ladder: difficulty 1 is the canonical task at its smallest (single-digit literals, `+` and `-`
-from left to right, no parentheses, tokens separated by single spaces, never empty); each step up may add one twist, in
-the order of `TWISTS` (`*` with the usual precedence, multi-digit literals, parentheses, ...).
+from left to right, no parentheses, tokens separated by single spaces, never empty); each step up
+may add one twist, in the order of `TWISTS` (`*` with the usual precedence, multi-digit literals,
+parentheses, ...).
 """
 from __future__ import annotations
 
