@@ -30,6 +30,7 @@ class MetricsCallback(L.Callback):
         self.print_table = print_table
         self.epoch_start = self.last_batch_end = None
         self.losses: list[float] = []
+        self.kls: list[float] = []
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         check_callback_order(list(trainer.callbacks))  # also checked before loading by cli.preflight
@@ -46,12 +47,15 @@ class MetricsCallback(L.Callback):
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self.epoch_start = self.last_batch_end = time.perf_counter()
-        self.losses = []
+        self.losses, self.kls = [], []
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self.last_batch_end = time.perf_counter()
         if isinstance(outputs, dict) and "loss" in outputs:
-            self.losses.append(float(outputs["loss"]))
+            # "ce": the cross-entropy when the objective adds a KL term (PolicyModule.kl_to_base)
+            self.losses.append(float(outputs.get("ce", outputs["loss"])))
+            if "kl" in outputs:
+                self.kls.append(float(outputs["kl"]))
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         iteration_record.add(trainer, {
@@ -59,6 +63,7 @@ class MetricsCallback(L.Callback):
             "iteration": iteration_record.closing_iteration(trainer),
             "train/loss_mean": sum(self.losses) / len(self.losses) if self.losses else None,
             "train/steps": len(self.losses),
+            **({"train/kl_mean": sum(self.kls) / len(self.kls)} if self.kls else {}),
             # up to the last batch: harvest and evaluation at the epoch's end are timed apart
             "time/train_s": (self.last_batch_end - self.epoch_start) if self.epoch_start else None,
             **getattr(trainer.datamodule, "last_counts", {}),

@@ -7,7 +7,8 @@ from settings.errors import ConfigError, finite, require
 DTYPES = ("auto", "bf16", "fp16", "fp32")
 
 
-def check_policy_args(model, dtype, lora_rank, lora_alpha, lora_dropout, learning_rate, weight_decay) -> None:
+def check_policy_args(model, dtype, lora_rank, lora_alpha, lora_dropout, learning_rate, weight_decay,
+                      kl_to_base=0.0) -> None:
     require(isinstance(model, str) and model.strip() != "", "model.model", model, "a non-empty model name")
     require(dtype in DTYPES, "model.dtype", dtype, f"one of {DTYPES}")
     require(isinstance(lora_rank, int) and lora_rank >= 1, "model.lora_rank", lora_rank, "an integer >= 1")
@@ -15,6 +16,7 @@ def check_policy_args(model, dtype, lora_rank, lora_alpha, lora_dropout, learnin
     require(finite(lora_dropout) and 0 <= lora_dropout < 1, "model.lora_dropout", lora_dropout, "in [0, 1)")
     require(finite(learning_rate) and learning_rate > 0, "model.learning_rate", learning_rate, "a finite number > 0")
     require(finite(weight_decay) and weight_decay >= 0, "model.weight_decay", weight_decay, "a finite number >= 0")
+    require(finite(kl_to_base) and kl_to_base >= 0, "model.kl_to_base", kl_to_base, "a finite number >= 0")
     _check_model_name(model)
 
 

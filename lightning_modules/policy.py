@@ -9,7 +9,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 
 from lightning_modules.model_args import check_policy_args, check_target_modules
-from lightning_modules.loss import answer_loss
+from lightning_modules.loss import answer_loss, answer_loss_with_kl
 from lightning_modules.merging import merged_adapter
 from lightning_modules.prompting import DEFAULT_SYSTEM_PROMPT, PromptFormat
 from generation.sampling import sample_replies
@@ -31,6 +31,10 @@ class PolicyModule(L.LightningModule):
         target_modules: names of the linear layers that get adapters.
         learning_rate: AdamW learning rate (> 0).
         weight_decay: AdamW weight decay (>= 0).
+        kl_to_base: weight of KL(base || policy) on the answer tokens, added to the
+            cross-entropy (0: plain fine-tuning). A pull toward the base model against
+            forgetting; costs one extra forward pass per step. ``train/loss`` stays the
+            cross-entropy; the KL is logged as ``train/kl``.
         max_consecutive_nonfinite: stop training after this many non-finite losses in a row.
         reset_adapter_each_iteration: restart the adapter (and optimizer state) from scratch at
             every outer iteration, as STaR and ReST-EM do, instead of continuing it.
@@ -50,6 +54,7 @@ class PolicyModule(L.LightningModule):
         target_modules: list[str] | None = None,
         learning_rate: float = 2e-4,
         weight_decay: float = 0.0,
+        kl_to_base: float = 0.0,
         max_consecutive_nonfinite: int = 3,
         reset_adapter_each_iteration: bool = False,
         merge_for_sampling: bool = True,
@@ -57,7 +62,7 @@ class PolicyModule(L.LightningModule):
         seed: int = 0,
     ):
         super().__init__()
-        check_policy_args(model, dtype, lora_rank, lora_alpha, lora_dropout, learning_rate, weight_decay)
+        check_policy_args(model, dtype, lora_rank, lora_alpha, lora_dropout, learning_rate, weight_decay, kl_to_base)
         check_target_modules(model, target_modules)
         self.save_hyperparameters()
         self.model = None
@@ -117,14 +122,24 @@ class PolicyModule(L.LightningModule):
     def training_step(self, batch, batch_idx):
         if batch.get("empty"):
             return None  # nothing verified this iteration: no optimizer step
-        loss = answer_loss(self.model, batch["input_ids"], batch["attention_mask"], batch["labels"])
+        args = (self.model, batch["input_ids"], batch["attention_mask"], batch["labels"])
+        weight = self.hparams.kl_to_base
+        if weight:
+            ce, kl = answer_loss_with_kl(*args)
+            loss = ce + weight * kl
+        else:
+            ce, kl = answer_loss(*args), None
+            loss = ce
         if not torch.isfinite(loss):
             return self._skip_nonfinite(loss)
         self.nonfinite_in_row = 0
         tokens = int((batch["labels"] != -100).sum())
-        self.log("train/loss", loss, prog_bar=True, batch_size=tokens)
+        self.log("train/loss", ce, prog_bar=True, batch_size=tokens)
         self.log("train/tokens", float(tokens), reduce_fx="sum", batch_size=1)
-        return loss
+        if kl is None:
+            return loss
+        self.log("train/kl", kl, prog_bar=True, batch_size=tokens)
+        return {"loss": loss, "ce": ce.detach(), "kl": kl.detach()}
 
     def _skip_nonfinite(self, loss):
         self.nonfinite_in_row += 1
