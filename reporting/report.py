@@ -3,6 +3,8 @@
     python -m reporting.report RUN_DIR     # prints the tables; paste into a results page
     python -m reporting.report RUN_DIR --failures [--iteration N] [--phase harvest|eval]
                                            # why samples failed (reporting.failure_report)
+    python -m reporting.report RUN_DIR --humaneval
+                                           # HumanEval per checkpoint, paired with the base model
 
 Train accuracy is the harvest's: ``sample accuracy`` (correct samples / samples, the sampled
 pass@1 estimate) and ``solve rate`` (problems with at least one correct sample of k). Val and
@@ -17,6 +19,7 @@ import os
 import sys
 
 from reporting.failure_report import failures_report
+from reporting.humaneval_paired import paired_table
 from reporting.samples_file import PHASES
 from storage.atomic import read_rows
 
@@ -118,12 +121,19 @@ def main(argv=None) -> str:
     parser.add_argument("run_dir")
     parser.add_argument("--failures", action="store_true",
                         help="failure causes per family and difficulty, from the run's samples/ files")
+    parser.add_argument("--humaneval", action="store_true",
+                        help="HumanEval problems lost and gained against the base model, from humaneval/iter_N.jsonl")
     parser.add_argument("--iteration", type=int, help="with --failures: only this iteration (default: all)")
     parser.add_argument("--phase", choices=PHASES, help="with --failures: only this phase (default: both)")
     args = parser.parse_args(argv)
     if not args.failures and (args.iteration is not None or args.phase is not None):
         parser.error("--iteration and --phase go with --failures")
-    text = _failures_text(args) if args.failures else _metrics_text(args.run_dir)
+    if args.failures and args.humaneval:
+        parser.error("--failures and --humaneval are separate reports: give one")
+    if args.humaneval:
+        text = _humaneval_text(args.run_dir)
+    else:
+        text = _failures_text(args) if args.failures else _metrics_text(args.run_dir)
     print(text, end="")
     return text
 
@@ -134,6 +144,13 @@ def _metrics_text(run_dir: str) -> str:
     if not rows:
         raise SystemExit(f"{path} has no rows (or does not exist): nothing to report")
     return report(rows)
+
+
+def _humaneval_text(run_dir: str) -> str:
+    text = paired_table(run_dir)
+    if not text:
+        raise SystemExit(f"{os.path.join(run_dir, 'humaneval')} has no iter_N.jsonl: this run measured no HumanEval")
+    return text + "\n"
 
 
 def _failures_text(args) -> str:
