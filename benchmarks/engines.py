@@ -58,7 +58,7 @@ import time
 # Nothing heavy at module level: ``--ov-worker`` runs this file in the OpenVINO interpreter.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FENCE = "```"
-DEFAULT_REAL_ADAPTER = "/work/ror/runs/run_of_record_kl/adapters/iter_10"
+DEFAULT_REAL_ADAPTER = None  # a random LoRA unless --adapter names a trained one (runs/RUN/adapters/iter_N)
 RANDOM_ADAPTER_DIR = "/tmp/engine_adapter"
 DEFAULT_OV_MODEL = "/work/ov_models/qwen2.5-coder-0.5b-instruct-fp16"
 DEFAULT_OV_PYTHON = "/work/ovenv/bin/python"
