@@ -84,7 +84,7 @@ class MetricsCallback(L.Callback):
                 "resume it with --ckpt_path last, or pick a new --trainer.default_root_dir"
             )
         keep = [r for r in rows if not fresh and r.get("iteration", 0) <= resumed_epoch]
-        if len(keep) != len(rows) or _torn_tail(path):  # a torn last line: appending would glue a row to it
+        if len(keep) != len(rows):  # (a torn last line is dropped by append_row)
             write_rows_atomic(path, keep)
 
     def _flush(self, trainer, pl_module) -> None:
@@ -119,15 +119,6 @@ def _bars_share_the_log() -> bool:
         return not sys.stderr.isatty() and (out.st_dev, out.st_ino) == (err.st_dev, err.st_ino)
     except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError
         return False
-
-
-def _torn_tail(path: str) -> bool:
-    """The file's last byte is not a newline (a write cut short)."""
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return False
-    with open(path, "rb") as f:
-        f.seek(-1, os.SEEK_END)
-        return f.read(1) != b"\n"
 
 
 def _log_to_tensorboard(trainer, row: dict) -> None:

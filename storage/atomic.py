@@ -71,13 +71,41 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 
 def append_row(path: str | os.PathLike, row: dict) -> None:
-    """Append one row and fsync, so a crash loses at most the row being written."""
+    """Append one row and fsync, so a crash loses at most the row being written. A last line cut
+    short by an earlier crash is dropped first (as ``read_rows`` drops it): the new row would be
+    glued to it."""
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    drop_torn_tail(path)
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(row, ensure_ascii=False) + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+def drop_torn_tail(path: str | os.PathLike) -> bool:
+    """Cut the file back to its last newline when its last line was cut short; True if it was."""
+    try:
+        f = open(path, "r+b")
+    except FileNotFoundError:
+        return False
+    with f:
+        end = f.seek(0, os.SEEK_END)
+        if end == 0 or (f.seek(end - 1), f.read(1))[1] == b"\n":
+            return False
+        position = end
+        while position > 0:
+            start = max(0, position - 65536)
+            f.seek(start)
+            newline = f.read(position - start).rfind(b"\n")
+            if newline >= 0:
+                position = start + newline + 1
+                break
+            position = start
+        f.truncate(position)
+        f.flush()
+        os.fsync(f.fileno())
+        return True
 
 
 def read_rows(path: str | os.PathLike, parse=None) -> list:

@@ -72,3 +72,17 @@ def test_empty_file(tmp_path):
     path = tmp_path / "empty.jsonl"
     save_jsonl([], path)
     assert load_jsonl(path) == []
+
+
+@pytest.mark.parametrize("before, after", [
+    ('{"a": 1}\n{"a": 2', '{"a": 1}\n{"a": 3}\n'),  # a row cut short by a crash: dropped first
+    ('{"a": 2', '{"a": 3}\n'),                       # the only row, cut short
+    ('{"a": 1}\n', '{"a": 1}\n{"a": 3}\n'),          # intact: appended to
+    ('', '{"a": 3}\n')])
+def test_append_row_after_a_torn_last_line_keeps_the_file_readable(tmp_path, before, after):
+    from storage.atomic import append_row, read_rows
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text(before)
+    append_row(path, {"a": 3})
+    assert path.read_text() == after and read_rows(path)[-1] == {"a": 3}
