@@ -7,14 +7,19 @@
 Samples ``k`` replies for ``--problems`` fresh problems per cell (seeds apart from every run's
 splits), verifies each in the sandbox and appends one row per reply to ``--samples`` (JSONL,
 fsynced) as soon as its prompt finishes; running the same command again skips the problems
-already there, so a killed run loses at most the prompts in flight. After sampling it writes
-``--out`` (``{"model", "k", "cpu", "date", "cells": [{"family", "difficulty", "problems",
-"any_of_k", "mean_pass"}]}``) and the markdown table ``--md``. The last line is a JSON summary.
+already there, so a killed run loses at most the prompts in flight. A row counts only while its
+problem's prompt is the one it was sampled with (``prompt_sha``): after a prompt change the
+problem is sampled again. After sampling it writes ``--out`` (``{"model", "k", "cpu", "date",
+"cells": [{"family", "difficulty", "problems", "any_of_k", "mean_pass", "date", "cpu"}]}``) and
+the markdown table ``--md``. Cells of an existing ``--out`` outside this command's families x
+difficulties are kept with their own date (so one family's row can be recalibrated alone); the
+settings must then be the same. The last line is a JSON summary.
 """
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import sys
@@ -28,7 +33,9 @@ from tasks import FAMILIES, make_problem  # noqa: E402
 from storage.atomic import append_row, read_rows, write_json_atomic, write_text_atomic  # noqa: E402
 
 SEED_BASE = 7_000_000  # calibration problems: seeds no split builder uses
-ROW_KEYS = ("problem_id", "family", "difficulty", "sample", "status", "passed", "cause", "detail", "reply")
+ROW_KEYS = ("problem_id", "prompt_sha", "family", "difficulty", "sample", "status", "passed", "cause", "detail",
+            "reply")
+SETTINGS = ("model", "k", "temperature", "top_p", "max_new_tokens", "problems_per_cell")
 
 
 def cpu_name() -> str:
@@ -48,11 +55,19 @@ def cell_problems(families, difficulties, count: int) -> list:
     return [make_problem(f, d, SEED_BASE + 1000 * d + i) for d in difficulties for f in families for i in range(count)]
 
 
+def prompt_sha(problem) -> str:
+    """Which prompt a sample answered: rows of an older wording of the same problem do not count."""
+    return hashlib.sha256(problem.prompt.encode("utf-8")).hexdigest()[:16]
+
+
 def summarize(problems, rows: list[dict], k: int) -> list[dict]:
-    """One entry per (family, difficulty): problems, any_of_k (solved by some sample), mean_pass."""
+    """One entry per (family, difficulty): problems, any_of_k (solved by some sample), mean_pass.
+    Only rows sampled from the problem's current prompt count."""
+    current = {p.id: prompt_sha(p) for p in problems}
     by_problem: dict[str, list[bool]] = {}
     for row in rows:
-        by_problem.setdefault(row["problem_id"], []).append(bool(row["passed"]))
+        if row.get("prompt_sha") == current.get(row["problem_id"]):
+            by_problem.setdefault(row["problem_id"], []).append(bool(row["passed"]))
     cells: dict[tuple, list[list[bool]]] = {}
     for p in problems:
         if len(by_problem.get(p.id, [])) >= k:
@@ -73,6 +88,8 @@ def markdown(report: dict) -> str:
              f"per problem (T {report['temperature']}, top-p {report['top_p']}, {report['max_new_tokens']} new "
              f"tokens), {report['problems_per_cell']} problems per cell; {report['cpu']}; {report['date']}.\n",
              f"Command: `{report['command']}`\n",
+             *[f"Cells sampled earlier, kept with their own date: `{e['command']}` ({e['date']}; {e['cpu']}).\n"
+               for e in report.get("earlier", [])],
              "Each cell: mean pass rate over samples (sampled pass@1), then in brackets the share of "
              "problems solved by at least one of the k samples.\n",
              "| family | " + " | ".join(f"d{d}" for d in difficulties) + " |",
@@ -106,6 +123,7 @@ def sample_missing(policy, todo: list, args, out: str) -> None:
         def finished(indices: list[int], replies: list[list[str]]) -> None:
             problems = [todo[i] for i in indices]
             for row in verify_replies(problems, replies, timeout_s=None):
+                row["prompt_sha"] = prompt_sha(next(p for p in problems if p.id == row["problem_id"]))
                 append_row(out, {key: row.get(key) for key in ROW_KEYS})
         policy.sample([p.prompt for p in todo], n=args.k, temperature=args.temperature, top_p=args.top_p,
                       max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, seed=args.seed,
@@ -136,24 +154,60 @@ def parse_args(argv):
     return args
 
 
+def kept_cells(path: str, args) -> tuple[list[dict], list[dict]]:
+    """Cells of an existing ``--out`` that this command does not recompute, and the provenance of
+    the commands that sampled them. Exits with one message, before any sampling, when the file
+    is unreadable or was written with other settings."""
+    if not os.path.exists(path):
+        return [], []
+    try:
+        with open(path, encoding="utf-8") as f:
+            old = json.load(f)
+        cells = [c for c in old["cells"] if (c["family"], c["difficulty"]) not in
+                 {(f, d) for f in args.families for d in args.difficulties}]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        sys.exit(f"calibrate: {path} is not a calibration file ({type(e).__name__}: {e}); "
+                 "move it away or choose another --out")
+    if not cells:
+        return [], []
+    ours = settings(args)
+    differ = [f"{key} {old.get(key)!r} there, {ours[key]!r} here" for key in SETTINGS if old.get(key) != ours[key]]
+    if differ:
+        sys.exit(f"calibrate: {path} keeps cells sampled with other settings ({'; '.join(differ)}); "
+                 "use the same settings or another --out and --md")
+    for c in cells:
+        c.setdefault("date", old.get("date"))
+        c.setdefault("cpu", old.get("cpu"))
+    earlier = {(e["date"], e["command"]): e for e in old.get("earlier", [])}
+    earlier[(old.get("date"), old.get("command"))] = {k: old.get(k) for k in ("date", "cpu", "command")}
+    dated = {(c["date"], c["cpu"]) for c in cells}
+    return cells, [e for e in earlier.values() if (e["date"], e["cpu"]) in dated]
+
+
+def settings(args) -> dict:
+    return {"model": args.model, "k": args.k, "temperature": args.temperature, "top_p": args.top_p,
+            "max_new_tokens": args.max_new_tokens, "problems_per_cell": args.problems}
+
+
 def main(argv=None, policy=None) -> dict:
     args = parse_args(argv)
+    kept, earlier = kept_cells(args.out, args)
     problems = cell_problems(args.families, args.difficulties, args.problems)
     os.makedirs(os.path.dirname(os.path.abspath(args.samples)), exist_ok=True)
-    done = {r["problem_id"] for r in read_rows(args.samples)}
-    todo = [p for p in problems if p.id not in done]
+    done = {(r["problem_id"], r.get("prompt_sha")) for r in read_rows(args.samples)}
+    todo = [p for p in problems if (p.id, prompt_sha(p)) not in done]
     start = time.perf_counter()
     if todo:
         sample_missing(policy or load_policy(args.model, args.dtype), todo, args, args.samples)
-    cells = summarize(problems, read_rows(args.samples), args.k)
-    report = {"model": args.model, "k": args.k, "cpu": cpu_name(), "date": datetime.date.today().isoformat(),
-              "temperature": args.temperature, "top_p": args.top_p, "max_new_tokens": args.max_new_tokens,
-              "problems_per_cell": args.problems, "command": "python scripts/calibrate.py " + " ".join(argv or sys.argv[1:]),
-              "cells": cells}
+    today, cpu = datetime.date.today().isoformat(), cpu_name()
+    cells = [dict(c, date=today, cpu=cpu) for c in summarize(problems, read_rows(args.samples), args.k)]
+    cells = sorted(cells + kept, key=lambda c: (c["difficulty"], c["family"]))
+    command = " ".join(["python scripts/calibrate.py", *(sys.argv[1:] if argv is None else argv)])
+    report = {**settings(args), "cpu": cpu, "date": today, "command": command, "earlier": earlier, "cells": cells}
     write_json_atomic(args.out, report)
     write_text_atomic(args.md, markdown(report))
-    summary = {"cells": len(cells), "sampled_problems": len(todo), "seconds": round(time.perf_counter() - start, 1),
-               "out": args.out}
+    summary = {"cells": len(cells), "kept_cells": len(kept), "sampled_problems": len(todo),
+               "seconds": round(time.perf_counter() - start, 1), "out": args.out}
     print(json.dumps(summary))
     return summary
 
