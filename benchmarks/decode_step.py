@@ -14,7 +14,6 @@ the roofline lines put the step against the measured matmul rate. The last line 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -24,7 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 from transformers import DynamicCache  # noqa: E402
 
-from benchmarks.training import device_name, flop_param_count, measure_matmul_flops, significant  # noqa: E402
+from benchmarks.headline import device_name, emit  # noqa: E402
+from benchmarks.training import flop_param_count, measure_matmul_flops, significant  # noqa: E402
 from generation import decoding  # noqa: E402
 from generation.kv_cache import preallocated_cache  # noqa: E402
 from lightning_modules.merging import merged_adapter  # noqa: E402
@@ -94,9 +94,8 @@ def main(argv=None) -> dict:
     result = {"metric": "decode_step_ms", "value": significant(ours_s * 1e3), "unit": "ms",
               "baseline": significant(base_s * 1e3), "ratio": round(base_s / ours_s, 3), "same_logits": same,
               "rows": args.batch, "context": args.context, "compute_floor_ms": significant(floor * 1e3),
-              "machine": device_name(), "cpu": device_name(), "dtype": dtype_name, "model": args.model}
-    print(json.dumps(result))
-    return result
+              "machine": device_name(), "model": args.model}
+    return emit(result, dtype)
 
 
 if __name__ == "__main__":

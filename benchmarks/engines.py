@@ -411,7 +411,7 @@ def main(argv=None) -> dict:
     import torch  # noqa: F401
     import transformers
 
-    from benchmarks.training import device_name, run_keys
+    from benchmarks.headline import device_name, emit
 
     problems = make_problems(args.problems, tuple(args.difficulty))
     (policy, adapter_folder, scale, adapter_note), load_s = timed(lambda: build_policy(args))
@@ -485,11 +485,10 @@ def main(argv=None) -> dict:
     best = max(others.values()) if others else None
     result = {"metric": "engine_tokens_per_s", "value": ours, "unit": "tokens/s", "baseline": best,
               "baseline_engine": max(others, key=others.get) if others else None,
-              "ratio": round(ours / best, 2) if ours and best else None, **run_keys(model),
+              "ratio": round(ours / best, 2) if ours and best else None,
               "model": args.model, "problems": n, "max_new_tokens": args.max_new_tokens, "batch_size": args.batch_size,
               "adapter": adapter_folder, "transformers": transformers.__version__, **ov_versions, "engines": table}
-    print(json.dumps(result))
-    return result
+    return emit(result, model)
 
 
 if __name__ == "__main__":

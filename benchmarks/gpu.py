@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import json
 import os
 import signal
 import sys
@@ -48,9 +47,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
+from benchmarks.headline import device_name, emit  # noqa: E402
 from benchmarks.training import (  # noqa: E402
     FLOPS_PER_TOKEN_FACTOR,
-    cpu_name,
     flop_param_count,
     measure_matmul_flops,
     sync,
@@ -297,7 +296,7 @@ def run_training(config, dtype, device, args, peak_flops) -> dict:
 # ----- main ---------------------------------------------------------------------------------
 def skipped(reason: str) -> dict:
     return {"metric": METRIC, "value": None, "unit": "tokens/s", "baseline": None, "ratio": None,
-            "machine": cpu_name(), "skipped": True, "reason": reason}
+            "machine": device_name(), "skipped": True, "reason": reason}
 
 
 def main(argv=None) -> dict:
@@ -317,9 +316,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     if not torch.cuda.is_available() and not args.smoke:
-        result = skipped("no CUDA GPU available (torch.cuda.is_available() is False)")
-        print(json.dumps(result))
-        return result
+        return emit(skipped("no CUDA GPU available (torch.cuda.is_available() is False)"), "none")  # no model ran
     if args.smoke:
         args.batches, args.prompt_tokens, args.new_tokens, args.k = [8, 16], 12, 6, 4
         args.train_batch, args.train_length, args.train_steps, args.train_warmup = 2, 32, 2, 1
@@ -327,7 +324,7 @@ def main(argv=None) -> dict:
     budget = Budget(args.budget_s)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    machine = torch.cuda.get_device_name() if device.type == "cuda" else cpu_name()
+    machine = device_name()
     print(f"device: {machine}, torch {torch.__version__}, dtype {dtype}{' (SMOKE: tiny model)' if args.smoke else ''}")
 
     bandwidth = measure_copy_bandwidth(device, nbytes=(2 * GIB if device.type == "cuda" else 256 << 20))
@@ -430,8 +427,7 @@ def main(argv=None) -> dict:
         result["errors"] = errors
     if args.smoke:
         result["smoke"] = True
-    print(json.dumps(result))
-    return result
+    return emit(result, dtype)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import torch
 
-from benchmarks.training import device_name, run_keys
+from benchmarks.headline import device_name, emit
 from lightning_modules.policy import PolicyModule
 from tasks import build_splits
 
@@ -42,7 +41,7 @@ def timed(label: str, run) -> tuple[str, list, float]:
 
 
 def report(args, tokenizer, metric: str, baseline: tuple[str, list, float], ours: tuple[str, list, float],
-           model=None) -> dict:
+           model) -> dict:
     """Print the comparison of two variants' (label, replies, seconds); return the JSON headline."""
     (base_label, base_replies, t_base), (our_label, our_replies, t_ours) = baseline, ours
     lengths = [len(tokenizer(r[0], add_special_tokens=False)["input_ids"]) for r in our_replies]
@@ -57,7 +56,5 @@ def report(args, tokenizer, metric: str, baseline: tuple[str, list, float], ours
         print(f"{label:<48}{seconds:>10.1f}{tokens / seconds:>16.1f}")
     result = {"metric": metric, "value": round(tokens / t_ours, 1), "unit": "tokens/s",
               "baseline": round(tokens / t_base, 1), "ratio": round(t_base / t_ours, 2),
-              "identical": f"{same}/{len(our_replies)}", **run_keys(model if model is not None else "unknown"),
-              "model": args.model}
-    print(json.dumps(result))
-    return result
+              "identical": f"{same}/{len(our_replies)}", "model": args.model}
+    return emit(result, model)

@@ -13,7 +13,6 @@ an experiment. The last line is the JSON headline (ratio = fp32 seconds / int8 s
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -23,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from benchmarks.training import device_name, run_keys  # noqa: E402
+from benchmarks.headline import device_name, dtype_name, emit  # noqa: E402
 from verify.verification import verify_replies  # noqa: E402
 from lightning_modules.merging import merged_adapter  # noqa: E402
 from lightning_modules.policy import PolicyModule  # noqa: E402
@@ -63,6 +62,7 @@ def main(argv=None) -> dict:
     policy = PolicyModule(model=args.model, lora_rank=16)
     policy.configure_model()
     model, tok = policy.model.eval(), policy.tokenizer
+    dtype = dtype_name(model)  # the baseline's (int8 layers are swapped in later)
     problems = build_splits(args.problems, 0, 1, None, *args.difficulty, seed=1)["train"]
     prompts = [policy.render(p.prompt) for p in problems]
     common = dict(n=1, temperature=0.0, max_new_tokens=args.max_new_tokens, batch_size=args.problems)
@@ -91,10 +91,9 @@ def main(argv=None) -> dict:
     print(f"identical replies: {same}/{len(fp32)}")
     result = {"metric": "int8_sampling_speedup", "value": round(t_int8, 1), "unit": "s", "baseline": round(t_fp32, 1),
               "ratio": round(t_fp32 / t_int8, 2), "identical": f"{same}/{len(fp32)}", "passed_fp32": passed["fp32"],
-              "passed_int8": passed["int8"], "quantize_s": round(t_quantize, 1), **run_keys("float32 vs int8"),
+              "passed_int8": passed["int8"], "quantize_s": round(t_quantize, 1),
               "model": args.model}
-    print(json.dumps(result))
-    return result
+    return emit(result, dtype)
 
 
 if __name__ == "__main__":

@@ -76,9 +76,9 @@ def main(argv=None) -> dict:
     shutil.rmtree(args.root, ignore_errors=True)
     config = benchmark_config(args.root)
     start = time.perf_counter()
-    cli_main(["fit", "--config", config,
-              f"--model.model={args.model}", f"--trainer.default_root_dir={args.root}", "--trainer.max_epochs=1",
-              f"--data.warm_start_problems={args.train_solutions}", "--trainer.enable_progress_bar=false"])
+    cli = cli_main(["fit", "--config", config,
+                    f"--model.model={args.model}", f"--trainer.default_root_dir={args.root}", "--trainer.max_epochs=1",
+                    f"--data.warm_start_problems={args.train_solutions}", "--trainer.enable_progress_bar=false"])
     wall = time.perf_counter() - start
     with open(os.path.join(args.root, "metrics.jsonl")) as f:
         rows = [json.loads(line) for line in f]
@@ -90,15 +90,13 @@ def main(argv=None) -> dict:
     for phase, seconds in phases.items():
         print(f"{phase:<12}{seconds:>10.1f}{REPORT_SECONDS[phase]:>12.1f}")
     print(f"{'total':<12}{ours:>10.1f}{baseline:>12.1f}   (whole command incl. loading: {wall:.0f} s)")
-    from benchmarks.training import run_keys
-    from models.source import resolve_dtype
+    from benchmarks.headline import emit
 
     result = {"metric": "reference_iteration_seconds", "value": round(ours, 1), "unit": "s",
-              "baseline": baseline, "ratio": round(baseline / ours, 2), **run_keys(resolve_dtype("auto")),
+              "baseline": baseline, "ratio": round(baseline / ours, 2),
               "model": args.model, "phases": {k: round(v, 1) for k, v in phases.items()},
               "solutions": rows[0].get("harvest/solutions")}
-    print(json.dumps(result))
-    return result
+    return emit(result, cli.model.model)  # the policy's model, as the run trained and sampled it
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ so the fallback path is timed too. The last line is the JSON headline.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -22,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from benchmarks.training import device_name, run_keys  # noqa: E402
+from benchmarks.headline import device_name, emit  # noqa: E402
 from generation.decoding import next_tokens, top_p_filter  # noqa: E402
 
 
@@ -60,10 +59,8 @@ def main(argv=None) -> dict:
     print(f"{'baseline: full sort + draw':<40}{1000 * t_base:>12.1f}")
     print(f"{'ours: 64 candidates (+ exact fallback)':<40}{1000 * t_ours:>12.1f}")
     result = {"metric": "top_p_sampling_step", "value": round(1000 * t_ours, 1), "unit": "ms",
-              "baseline": round(1000 * t_base, 1), "ratio": round(t_base / t_ours, 1), "rows": args.rows,
-              **run_keys("float32")}
-    print(json.dumps(result))
-    return result
+              "baseline": round(1000 * t_base, 1), "ratio": round(t_base / t_ours, 1), "rows": args.rows}
+    return emit(result, logits.dtype)
 
 
 if __name__ == "__main__":

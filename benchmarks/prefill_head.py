@@ -15,7 +15,6 @@ same rows, made contiguous first). Same logits (checked). The last line is the J
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -24,7 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from benchmarks.training import device_name, significant  # noqa: E402
+from benchmarks.headline import device_name, emit  # noqa: E402
+from benchmarks.training import significant  # noqa: E402
 from generation import decoding  # noqa: E402
 from generation.continuous import encode_prompts  # noqa: E402
 from lightning_modules.merging import merged_adapter  # noqa: E402
@@ -83,10 +83,9 @@ def main(argv=None) -> dict:
     count, base_s, ours_s, same = rows[-1]
     result = {"metric": "prefill_s", "value": significant(ours_s), "unit": "s", "baseline": significant(base_s),
               "ratio": round(base_s / ours_s, 2), "prompts": count, "same_logits": all(r[3] for r in rows),
-              "dtype": str(dtype).replace("torch.", ""), "cpu": device_name(), "machine": device_name(),
+              "machine": device_name(),
               "model": args.model, "onednn_enabled_after": torch.backends.mkldnn.enabled}
-    print(json.dumps(result))
-    return result
+    return emit(result, dtype)
 
 
 if __name__ == "__main__":

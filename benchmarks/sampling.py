@@ -13,7 +13,6 @@ bare base model. The last line is the JSON headline.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -22,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from benchmarks.training import device_name, run_keys  # noqa: E402
+from benchmarks.headline import device_name, emit  # noqa: E402
 from lightning_modules.merging import merged_adapter  # noqa: E402
 from lightning_modules.policy import PolicyModule  # noqa: E402
 from generation.sampling import sample_replies  # noqa: E402
@@ -83,10 +82,9 @@ def main(argv=None) -> dict:
         print(f"{name:<40}{seconds:>10.1f}{total / seconds:>12.1f}")
     print(f"adapter overhead: merged {t_ours / t_base:.2f}x, unmerged {t_unmerged / t_base:.2f}x the base model's time")
     result = {"metric": "sampling_throughput", "value": round(total / t_ours, 1), "unit": "tokens/s",
-              "baseline": round(total / t_naive, 1), "ratio": round(t_naive / t_ours, 2), **run_keys(model),
+              "baseline": round(total / t_naive, 1), "ratio": round(t_naive / t_ours, 2),
               "adapter_overhead": round(t_ours / t_base, 3), "adapter_overhead_unmerged": round(t_unmerged / t_base, 3), "model": args.model, "k": args.k}
-    print(json.dumps(result))
-    return result
+    return emit(result, model)
 
 
 if __name__ == "__main__":

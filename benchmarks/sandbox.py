@@ -225,17 +225,6 @@ def _pool_cpu(pool):
     return total
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=3000, help="candidates through the pool")
@@ -278,7 +267,11 @@ def main():
         statuses[v.status] = statuses.get(v.status, 0) + 1
     tests_per = sum(len(t) for _, _, t in main_c) / len(main_c)
     d = pool.describe()
-    machine = cpu_model()
+    # Imported only now, with the timing done: the headline's module loads torch, which nothing measured here uses.
+    from benchmarks.headline import emit
+    from models.cpu_perf import cpu_description
+
+    machine = cpu_description()
     print("sandbox throughput  (machine: %s, %d usable cores, isolation: %s, jail=%s, uid drop=%s)"
           % (machine, len(os.sched_getaffinity(0)), d["mode"], d["jail"], d["drop_uid"]))
     print("-" * 78)
@@ -297,9 +290,9 @@ def main():
           % (cpu_per * 1000, pool.size, pool.size / cpu_per if cpu_per > 0 else float("nan")))
     print("1-min load average when measuring: %.2f (other work on the machine slows both variants)" % load0)
     pool.close()
-    print(json.dumps({"metric": "sandbox_throughput", "value": round(pool_rate, 1), "unit": "candidates/s",
-                      "baseline": round(base_rate, 1), "ratio": round(pool_rate / base_rate, 1),
-                      "machine": machine}))
+    return emit({"metric": "sandbox_throughput", "value": round(pool_rate, 1), "unit": "candidates/s",
+                 "baseline": round(base_rate, 1), "ratio": round(pool_rate / base_rate, 1), "machine": machine},
+                "none")  # no model runs here
 
 
 if __name__ == "__main__":

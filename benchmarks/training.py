@@ -27,9 +27,7 @@ ran). The last line is the JSON headline.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 import warnings
@@ -38,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
+from benchmarks.headline import device_name, emit  # noqa: E402
 from datamodules.training_data import LengthGroupedSampler, make_collate  # noqa: E402
 from lightning_modules.prompting import IGNORE_INDEX, answer_text, encode_pair  # noqa: E402
 
@@ -99,29 +98,6 @@ def flop_param_count(model) -> int:
 
 
 # ----- machine ------------------------------------------------------------------------------
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip() + f" ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def run_keys(dtype) -> dict:
-    """The machine keys of a headline: ``machine`` and ``cpu`` (the device's name) and ``dtype``
-    (the dtype the benchmark ran in: a torch dtype, a model, or a name)."""
-    if hasattr(dtype, "parameters"):
-        dtype = next(dtype.parameters()).dtype
-    return {"machine": device_name(), "cpu": cpu_name(), "dtype": str(dtype).replace("torch.", "")}
-
-
-def device_name() -> str:
-    return torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_name()
-
-
 def sync(device) -> None:
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize()
@@ -291,15 +267,14 @@ def main(argv=None) -> dict:
         print(f"cpu: {cpu_share:.0%} of {torch.get_num_threads()} threads busy during the timed steps (column 'cpu': "
               f"cores busy); load average {os.getloadavg()[0]:.2f}")
     result = {"metric": "lora_training_throughput", "value": significant(tok_s), "unit": "tokens/s",
-              "baseline": significant(bound), "ratio": significant(tok_s / bound), **run_keys(model),
-              "padding_fraction": round(pad, 4), "model": args.model, "dtype": str(dtype).replace("torch.", ""),
+              "baseline": significant(bound), "ratio": significant(tok_s / bound),
+              "padding_fraction": round(pad, 4), "model": args.model,
               "batch_size": args.batch_size, "steps": args.steps, "matmul_gflops": round(flops / 1e9, 1),
               "n_params": n_params, "gradient_checkpointing": args.gradient_checkpointing,
               "forward_s": round(parts["forward_s"], 3), "backward_s": round(parts["backward_s"], 3),
               "optimizer_s": round(parts["optimizer_s"], 3),
               "cpu_share": None if cpu_share is None else round(cpu_share, 3), "lora_dropout": args.lora_dropout}
-    print(json.dumps(result))
-    return result
+    return emit(result, dtype)
 
 
 if __name__ == "__main__":

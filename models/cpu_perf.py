@@ -52,6 +52,18 @@ def cpu_model_name() -> str:
     return platform.processor() or platform.machine() or "unknown-cpu"
 
 
+def cpu_description() -> str:
+    """The CPU model, its cores and whether it has bf16 matrix instructions: the label of every figure
+    (benchmark headlines, calibration cells)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    flags = [flag for flag in ("amx_bf16", "avx512_bf16") if flag in text]
+    return f"{cpu_model_name()}, {os.cpu_count()} cores" + (f", {'+'.join(flags)}" if flags else ", no bf16 instructions")
+
+
 def perf_key() -> str:
     return f"{cpu_model_name()} | torch {torch.__version__} | threads {torch.get_num_threads()}"
 

@@ -27,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from models.cpu_perf import cpu_description as cpu_name  # noqa: E402  (the label of every figure)
 from reporting.progress import progress_bar  # noqa: E402
 from verify.verification import verify_replies  # noqa: E402
 from tasks import FAMILIES, make_problem  # noqa: E402
@@ -36,19 +37,6 @@ SEED_BASE = 7_000_000  # calibration problems: seeds no split builder uses
 ROW_KEYS = ("problem_id", "prompt_sha", "family", "difficulty", "sample", "status", "passed", "cause", "detail",
             "reply")
 SETTINGS = ("model", "k", "temperature", "top_p", "max_new_tokens", "problems_per_cell")
-
-
-def cpu_name() -> str:
-    """The CPU model and whether it has bf16 matrix instructions (labels every figure)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            text = f.read()
-    except OSError:
-        return "unknown CPU"
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
-                 "unknown CPU")
-    flags = [flag for flag in ("amx_bf16", "avx512_bf16") if flag in text]
-    return f"{model}, {os.cpu_count()} cores" + (f", {'+'.join(flags)}" if flags else ", no bf16 instructions")
 
 
 def cell_problems(families, difficulties, count: int) -> list:

@@ -12,7 +12,7 @@ import torch
 from benchmarks import gpu, training
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADLINE_KEYS = {"metric", "value", "unit", "baseline", "ratio", "machine"}
+HEADLINE_KEYS = {"metric", "value", "unit", "baseline", "ratio", "machine", "cpu", "dtype"}
 
 
 def test_lora_bound_is_f_over_4n():
