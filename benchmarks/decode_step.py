@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 from transformers import DynamicCache  # noqa: E402
 
-from benchmarks.headline import device_name, emit  # noqa: E402
+from benchmarks.headline import device_name, dtype_name, emit  # noqa: E402
 from benchmarks.training import flop_param_count, measure_matmul_flops, significant  # noqa: E402
 from generation import decoding  # noqa: E402
 from generation.kv_cache import preallocated_cache  # noqa: E402
@@ -77,9 +77,8 @@ def main(argv=None) -> dict:
             step_times(model, prompts, samples, lambda: preallocated_cache(config), 3)
     table = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in table)
-    dtype_name = str(dtype).replace("torch.", "")
-    print(f"{args.model}, {args.batch} rows, context {args.context}, {dtype_name}, {torch.get_num_threads()} threads, "
-          f"on {device_name()}")
+    print(f"{args.model}, {args.batch} rows, context {args.context}, {dtype_name(dtype)}, "
+          f"{torch.get_num_threads()} threads, on {device_name()}")
     print(f"{'variant':<46}{'ms per step':>12}")
     print(f"{'baseline: DynamicCache (torch.cat per step)':<46}{base_s * 1e3:>12.0f}")
     print(f"{'ours: preallocated cache (in-place append)':<46}{ours_s * 1e3:>12.0f}")
@@ -89,12 +88,13 @@ def main(argv=None) -> dict:
         print(f"  {e.key:<52}{100 * e.self_cpu_time_total / total:>6.1f}%")
     n = flop_param_count(model)  # every matmul weight once, the output layer included
     floor = 2 * n * args.batch / flops
-    print(f"matmul rate F = {flops / 1e9:.1f} GFLOP/s ({dtype_name}); 2 x {n / 1e6:.0f}M FLOP per row-token, so the step's "
+    print(f"matmul rate F = {flops / 1e9:.1f} GFLOP/s ({dtype_name(dtype)}); "
+          f"2 x {n / 1e6:.0f}M FLOP per row-token, so the step's "
           f"compute floor is {floor * 1e3:.0f} ms ({floor / ours_s:.0%} of our step)")
     result = {"metric": "decode_step_ms", "value": significant(ours_s * 1e3), "unit": "ms",
               "baseline": significant(base_s * 1e3), "ratio": round(base_s / ours_s, 3), "same_logits": same,
               "rows": args.batch, "context": args.context, "compute_floor_ms": significant(floor * 1e3),
-              "machine": device_name(), "model": args.model}
+              "model": args.model}
     return emit(result, dtype)
 
 

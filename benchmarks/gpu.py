@@ -296,7 +296,7 @@ def run_training(config, dtype, device, args, peak_flops) -> dict:
 # ----- main ---------------------------------------------------------------------------------
 def skipped(reason: str) -> dict:
     return {"metric": METRIC, "value": None, "unit": "tokens/s", "baseline": None, "ratio": None,
-            "machine": device_name(), "skipped": True, "reason": reason}
+            "skipped": True, "reason": reason}
 
 
 def main(argv=None) -> dict:

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from benchmarks.headline import device_name, emit  # noqa: E402
+from benchmarks.headline import device_name, dtype_name, emit  # noqa: E402
 from benchmarks.training import significant  # noqa: E402
 from generation import decoding  # noqa: E402
 from generation.continuous import encode_prompts  # noqa: E402
@@ -67,7 +67,7 @@ def main(argv=None) -> dict:
     dtype = next(model.parameters()).dtype
     problems = build_splits(train_size=max(args.prompts), val_size=0, test_size=0, families=None, difficulty_min=1,
                             difficulty_max=3, seed=0)["train"]
-    print(f"{args.model}, {str(dtype).replace('torch.', '')}, {torch.get_num_threads()} threads, on {device_name()}")
+    print(f"{args.model}, {dtype_name(dtype)}, {torch.get_num_threads()} threads, on {device_name()}")
     print(f"{'prompts':>8}{'tokens':>8}{'strided head s':>16}{'contiguous head s':>19}{'ratio':>8}  same logits")
     rows = []
     with torch.inference_mode(), merged_adapter(model):  # as PolicyModule.sample runs it
@@ -83,7 +83,6 @@ def main(argv=None) -> dict:
     count, base_s, ours_s, same = rows[-1]
     result = {"metric": "prefill_s", "value": significant(ours_s), "unit": "s", "baseline": significant(base_s),
               "ratio": round(base_s / ours_s, 2), "prompts": count, "same_logits": all(r[3] for r in rows),
-              "machine": device_name(),
               "model": args.model, "onednn_enabled_after": torch.backends.mkldnn.enabled}
     return emit(result, dtype)
 
