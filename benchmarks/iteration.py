@@ -48,8 +48,11 @@ def benchmark_config(root: str) -> str:
     """
     import yaml
 
-    with open(os.path.join(ROOT, "configs", "seed_reproduction.yaml")) as f:
+    configs = os.path.join(ROOT, "configs")
+    with open(os.path.join(configs, "seed_reproduction.yaml")) as f:
         config = yaml.safe_load(f)
+    # parts are named relative to the config's folder; the copy is written elsewhere
+    config["include"] = [os.path.join(configs, part) for part in config.get("include", [])]
     for callback in config["trainer"]["callbacks"]:
         name = callback["class_path"].rsplit(".", 1)[-1]
         if name == "HarvestCallback":

@@ -9,6 +9,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 
 from lightning_modules.model_args import check_policy_args, check_target_modules
+from lightning_modules.dropout import use_word_dropout
 from lightning_modules.loss import answer_loss, answer_loss_with_kl
 from lightning_modules.merging import merged_adapter
 from lightning_modules.prompting import DEFAULT_SYSTEM_PROMPT, PromptFormat
@@ -87,6 +88,7 @@ class PolicyModule(L.LightningModule):
             task_type="CAUSAL_LM",
         )
         self.model = get_peft_model(base, config)
+        use_word_dropout(self.model)  # the same dropout from a quarter of the random draws
         self.prompt_format = PromptFormat(self.tokenizer, self.hparams.system_prompt)
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         if hasattr(datamodule, "connect"):

@@ -121,7 +121,9 @@ def test_iteration_benchmark_config_skips_the_work_after_the_timed_training(tmp_
     from benchmarks import iteration
 
     with open(iteration.benchmark_config(str(tmp_path))) as f:
-        callbacks = {c["class_path"].rsplit(".", 1)[-1]: c.get("init_args", {}) for c in yaml.safe_load(f)["trainer"]["callbacks"]}
+        config = yaml.safe_load(f)
+    callbacks = {c["class_path"].rsplit(".", 1)[-1]: c.get("init_args", {}) for c in config["trainer"]["callbacks"]}
+    assert config["include"] and all(os.path.isfile(part) for part in config["include"])  # found from tmp_path
     assert callbacks["HarvestCallback"]["final_harvest"] is False
     assert callbacks["EvaluationCallback"]["every_n_iterations"] == 2
 

@@ -343,6 +343,14 @@ def test_measure_is_quick_and_well_formed():
     assert result["rows8"]["fp32_s"] > 0 and result["rows8"]["bf16_s"] > 0
 
 
+def test_keep_freed_memory_takes_on_glibc():
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    assert cpu_perf.keep_freed_memory() is True
+
+
 def test_configure_cpu(monkeypatch):
     before = torch.get_num_threads()
     try:
