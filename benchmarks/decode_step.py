@@ -2,12 +2,14 @@
 
     .venv/bin/python benchmarks/decode_step.py [--model qwen2.5-coder-0.5b-instruct] [--batch 128] [--context 640]
 
-``--batch`` rows (``--batch / 8`` prompts of ``--context`` random tokens, 8 samples each, as in
-sampling) take greedy decoding steps with the adapter merged. Baseline: ``DynamicCache``, which
+``--batch`` rows (``--batch / 8`` prompts of random tokens, 8 samples each, as in sampling, left-padded
+to ``--context`` with lengths from half of it up, so attention gets a padding mask as in sampling)
+take greedy decoding steps with the adapter merged. Baseline: ``DynamicCache``, which
 appends each step's keys and values with ``torch.cat`` (a copy of the whole cache per layer).
 Ours: ``generation.kv_cache.preallocated_cache``, which writes them into spare room. Both give
 the same logits (checked). Then one profiled set of steps shows the share of each operator, and
-the roofline lines put the step against the measured matmul rate. The last line is the JSON headline
+the roofline lines put the step against the measured matmul rate and against the memory it must
+read (every weight once plus the KV cache, at the measured read bandwidth). The last line is the JSON headline
 (ratio = baseline step time / our step time).
 """
 
@@ -31,15 +33,51 @@ from lightning_modules.merging import merged_adapter  # noqa: E402
 from lightning_modules.policy import PolicyModule  # noqa: E402
 
 
-def step_times(model, prompts: torch.Tensor, samples: int, make_cache, steps: int, profiler=None):
+def left_padding_mask(rows: int, context: int, generator: torch.Generator) -> torch.Tensor:
+    """Attention mask of ``rows`` left-padded prompts, lengths drawn from [context / 2, context]
+    (the longest is ``context``), as a batch of sampling prompts has.
+
+    >>> m = left_padding_mask(3, 8, torch.Generator().manual_seed(0))
+    >>> m.shape, int(m.sum(1).max()), bool((m.cumsum(1)[:, -1] == m.sum(1)).all())
+    (torch.Size([3, 8]), 8, True)
+    """
+    lengths = torch.randint(context // 2, context + 1, (rows,), generator=generator)
+    lengths[0] = context
+    return (torch.arange(context)[None, :] >= (context - lengths)[:, None]).long()
+
+
+def read_bandwidth(megabytes: int = 1024, reps: int = 3) -> float:
+    """Best bytes/s of summing a ``megabytes`` bf16 tensor (reads it once; too big for any cache)."""
+    x = torch.ones(megabytes * 2**19, dtype=torch.bfloat16)
+    best = float("inf")
+    for _ in range(reps + 1):
+        start = time.perf_counter()
+        x.sum()
+        best = min(best, time.perf_counter() - start)
+    return x.numel() * x.element_size() / best
+
+
+def kv_bytes(config, rows: int, context: int, element_size: int) -> int:
+    """Bytes of keys and values one decoding step reads: every layer, row and position.
+
+    >>> from types import SimpleNamespace as N
+    >>> kv_bytes(N(num_hidden_layers=2, num_key_value_heads=2, num_attention_heads=4, hidden_size=64), 3, 10, 2)
+    7680
+    """
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    return 2 * config.num_hidden_layers * rows * config.num_key_value_heads * context * head_dim * element_size
+
+
+def step_times(model, prompts: torch.Tensor, samples: int, make_cache, steps: int, profiler=None,
+               mask: torch.Tensor | None = None):
     """Median seconds per greedy step (after 2 warm-up steps) and the last logits.
 
     With ``profiler`` (a ``torch.profiler.profile``), the timed steps run inside it (not the prefill).
     """
     name = decoding.cache_kwarg(model)
     decoding.contiguous_head(model)  # as prefill_step does
-    mask = torch.ones_like(prompts)
-    logits, cache = decoding.forward_step(model, prompts, mask, mask.cumsum(-1) - 1, make_cache(), name)
+    mask = torch.ones_like(prompts) if mask is None else mask
+    logits, cache = decoding.forward_step(model, prompts, mask, (mask.cumsum(-1) - 1).clamp(min=0), make_cache(), name)
     cache.batch_repeat_interleave(samples)
     mask, logits = mask.repeat_interleave(samples, 0), logits.repeat_interleave(samples, 0)
     times = []
@@ -73,16 +111,17 @@ def main(argv=None) -> dict:
     gen = torch.Generator().manual_seed(0)
     high = min(10000, config.vocab_size)
     prompts = torch.randint(high // 10, high, (args.batch // samples, args.context), generator=gen)
+    mask = left_padding_mask(prompts.shape[0], args.context, gen)
     dtype = next(model.parameters()).dtype  # the floor at the dtype the model runs in (bf16 on bf16 CPUs)
     flops = measure_matmul_flops(dtype, "cpu")
     with torch.inference_mode(), merged_adapter(model):
-        base_s, base_logits = step_times(model, prompts, samples, lambda: DynamicCache(config=config), args.steps)
-        ours_s, ours_logits = step_times(model, prompts, samples, lambda: preallocated_cache(config), args.steps)
+        base_s, base_logits = step_times(model, prompts, samples, lambda: DynamicCache(config=config), args.steps, mask=mask)
+        ours_s, ours_logits = step_times(model, prompts, samples, lambda: preallocated_cache(config), args.steps, mask=mask)
         same = torch.equal(base_logits, ours_logits)
         from torch.profiler import ProfilerActivity, profile
 
         prof = profile(activities=[ProfilerActivity.CPU])
-        step_times(model, prompts, samples, lambda: preallocated_cache(config), 3, profiler=prof)
+        step_times(model, prompts, samples, lambda: preallocated_cache(config), 3, profiler=prof, mask=mask)
     table = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in table)
     print(f"{args.model}, {args.batch} rows, context {args.context}, {dtype_name(dtype)}, "
@@ -99,9 +138,18 @@ def main(argv=None) -> dict:
     print(f"matmul rate F = {flops / 1e9:.1f} GFLOP/s ({dtype_name(dtype)}); "
           f"2 x {n / 1e6:.0f}M FLOP per row-token, so the step's "
           f"compute floor is {floor * 1e3:.0f} ms ({floor / ours_s:.0%} of our step)")
+    bandwidth = read_bandwidth()
+    size = torch.finfo(dtype).bits // 8
+    moved = n * size + kv_bytes(config, args.batch, args.context, size)
+    memory_floor = moved / bandwidth
+    print(f"read bandwidth {bandwidth / 1e9:.1f} GB/s; a step reads {moved / 1e9:.2f} GB (weights once, KV cache "
+          f"of {args.batch} x {args.context}), so its memory floor is {memory_floor * 1e3:.0f} ms "
+          f"({memory_floor / ours_s:.0%} of our step)")
     result = {"metric": "decode_step_ms", "value": significant(ours_s * 1e3), "unit": "ms",
               "baseline": significant(base_s * 1e3), "ratio": round(base_s / ours_s, 3), "same_logits": same,
               "rows": args.batch, "context": args.context, "compute_floor_ms": significant(floor * 1e3),
+              "memory_floor_ms": significant(memory_floor * 1e3), "of_compute_floor": round(floor / ours_s, 3),
+              "read_gb_per_s": significant(bandwidth / 1e9),
               "model": args.model}
     return emit(result, dtype)
 
