@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 from transformers import DynamicCache  # noqa: E402
 
+from benchmarks.gpu import decode_bound_tokens_per_s, kv_bytes_per_token  # noqa: E402
 from benchmarks.headline import device_name, dtype_name, emit  # noqa: E402
 from benchmarks.training import flop_param_count, measure_matmul_flops, significant  # noqa: E402
 from generation import decoding  # noqa: E402
@@ -55,17 +56,6 @@ def read_bandwidth(megabytes: int = 1024, reps: int = 3) -> float:
         x.sum()
         best = min(best, time.perf_counter() - start)
     return x.numel() * x.element_size() / best
-
-
-def kv_bytes(config, rows: int, context: int, element_size: int) -> int:
-    """Bytes of keys and values one decoding step reads: every layer, row and position.
-
-    >>> from types import SimpleNamespace as N
-    >>> kv_bytes(N(num_hidden_layers=2, num_key_value_heads=2, num_attention_heads=4, hidden_size=64), 3, 10, 2)
-    7680
-    """
-    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    return 2 * config.num_hidden_layers * rows * config.num_key_value_heads * context * head_dim * element_size
 
 
 def step_times(model, prompts: torch.Tensor, samples: int, make_cache, steps: int, profiler=None,
@@ -140,8 +130,9 @@ def main(argv=None) -> dict:
           f"compute floor is {floor * 1e3:.0f} ms ({floor / ours_s:.0%} of our step)")
     bandwidth = read_bandwidth()
     size = torch.finfo(dtype).bits // 8
-    moved = n * size + kv_bytes(config, args.batch, args.context, size)
-    memory_floor = moved / bandwidth
+    kv_token = kv_bytes_per_token(config, size)
+    moved = n * size + args.batch * args.context * kv_token
+    memory_floor = args.batch / decode_bound_tokens_per_s(args.batch, n * size, kv_token, args.context, bandwidth)
     print(f"read bandwidth {bandwidth / 1e9:.1f} GB/s; a step reads {moved / 1e9:.2f} GB (weights once, KV cache "
           f"of {args.batch} x {args.context}), so its memory floor is {memory_floor * 1e3:.0f} ms "
           f"({memory_floor / ours_s:.0%} of our step)")

@@ -28,7 +28,7 @@ def quantised(p: float) -> float:
     return round(p * STEPS) / STEPS
 
 
-def keep_mask(shape, p: float, device=None, generator=None) -> torch.Tensor:
+def keep_mask(shape, p: float, device=None) -> torch.Tensor:
     """A bool tensor, True with probability 1 - ``quantised(p)`` independently per element.
 
     ``random_`` fills an int64 with 63 random bits (uniform on [0, 2^63)). Seen as four int16,
@@ -39,7 +39,7 @@ def keep_mask(shape, p: float, device=None, generator=None) -> torch.Tensor:
     for size in shape:
         n *= size
     q = round(p * STEPS)
-    words = torch.empty((n + 3) // 4, dtype=torch.int64, device=device).random_(generator=generator)
+    words = torch.empty((n + 3) // 4, dtype=torch.int64, device=device).random_()
     fields = words.view(torch.int16).view(-1, 4)
     full, top = -32768 + 2 * q, q  # drop below these: 2q / 65536 = q / 32768 of each field
     order = [full, full, full, top] if sys.byteorder == "little" else [top, full, full, full]

@@ -74,6 +74,17 @@ def _fused_head(head) -> bool:
     return type(head) is torch.nn.Linear and head.bias is None and not head.weight.requires_grad
 
 
+def _log_softmax_block(hidden, weight, logits, log_probs, probs) -> None:
+    """Fill ``log_probs`` and ``probs`` (fp32) with the log-softmax and softmax of ``hidden @ weight.T``,
+    computed into ``logits`` (the model's dtype, as the head computes it); all buffers are reused."""
+    log_probs.copy_(torch.mm(hidden, weight.t(), out=logits))
+    log_probs.sub_(log_probs.amax(-1, keepdim=True))
+    torch.exp(log_probs, out=probs)
+    norm = probs.sum(-1, keepdim=True)
+    probs.div_(norm)
+    log_probs.sub_(norm.log())
+
+
 class HeadLosses(torch.autograd.Function):
     """(CE, KL(base || policy)) from hidden states through a frozen output layer, a block at a time.
 
@@ -109,24 +120,14 @@ class HeadLosses(torch.autograd.Function):
             end = min(n, start + rows)
             c = end - start
             zc, pc = z[:c], p[:c]
-            zc.copy_(torch.mm(hidden[start:end], weight.t(), out=logits[:c]))
-            zc.sub_(zc.amax(-1, keepdim=True))
-            torch.exp(zc, out=pc)
-            norm = pc.sum(-1, keepdim=True)
-            pc.div_(norm)  # softmax
-            zc.sub_(norm.log())  # log-softmax
+            _log_softmax_block(hidden[start:end], weight, logits[:c], zc, pc)
             t = targets[start:end, None]
             ce -= zc.gather(1, t).sum(dtype=torch.float64)
             if base_hidden is not None:
                 zbc, pbc = zb[:c], pb[:c]
-                zbc.copy_(torch.mm(base_hidden[start:end], weight.t(), out=logits[:c]))
-                zbc.sub_(zbc.amax(-1, keepdim=True))
-                torch.exp(zbc, out=pbc)
-                norm = pbc.sum(-1, keepdim=True)
-                pbc.div_(norm)
-                zbc.sub_(norm.log())  # base log-softmax
+                _log_softmax_block(base_hidden[start:end], weight, logits[:c], zbc, pbc)
                 zbc.sub_(zc)  # log p_base - log p
-                kl += (pbc * zbc).sum(dtype=torch.float64)
+                kl += zbc.mul_(pbc).sum(dtype=torch.float64)  # (zbc is not read again)
                 if want_grad:  # d KL / d logits = p - p_base
                     torch.sub(pc, pbc, out=pbc)
                     torch.mm(logits[:c].copy_(pbc), weight, out=grad_kl[start:end])
