@@ -82,3 +82,19 @@ def test_run_length_decoding_is_described_as_decoding():
     spec = next(p.spec for p in (make_problem("run_length", 9, s) for s in SEEDS) if p.spec["direction"] == "decode")
     text = FAMILY_MODULES["run_length"].prompt(spec, [])
     assert "The input is a sequence of groups" in text and "stands for" in text
+
+
+def test_run_length_starts_with_single_digit_counts_then_allows_longer_runs():
+    """Difficulty 1 decodes groups whose counts are one digit ('3a1b'); from difficulty 2 on the
+    multi-digit edge cases ('10b', '27q') come back, for decoding and encoding alike."""
+    import re
+
+    for seed in range(10):
+        p = make_problem("run_length", 1, seed)
+        assert p.spec["multi_digit"] is False and "a single digit from 1 to 9" in p.prompt
+        counts = [int(n) for t in p.tests for n in re.findall(r"\d+", t.args[0])]
+        assert counts and all(1 <= n <= 9 for n in counts), counts
+    later = [make_problem("run_length", 2, seed) for seed in range(10)]
+    assert all(p.spec["multi_digit"] and "may have several digits" in p.prompt for p in later)
+    assert all(any(re.search(r"\d\d", t.args[0]) for t in p.tests) for p in later)
+

@@ -92,7 +92,7 @@ VARIANTS = {
         edit("missing_count_is_zero", 'int(digits or "1")', 'int(digits or "0")',
              lambda s: s["direction"] == "decode" and s["ones"] == "omit"),
         edit("single_digit_counts", 'int(digits or "1")', 'int(digits[-1:] or "1")',
-             lambda s: s["direction"] == "decode"),
+             lambda s: s["direction"] == "decode" and s["multi_digit"]),
     ],
     "base_convert": [
         axis("negative", lambda s: s["direction"] == "to_base"),

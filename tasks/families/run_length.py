@@ -2,12 +2,14 @@
 
 Spec axes: function name, direction (encode/decode), group order (count before or after the
 letter), whether a count of 1 is written or omitted, maximum run per group when encoding (none or
-9), letters used (lowercase only or mixed case, which are distinct).
+9), letters used (lowercase only or mixed case, which are distinct), counts of several digits
+(always, except at difficulty 1).
 
-Ladder: difficulty 1 is the canonical task (decode non-empty lowercase text written count then
-letter, counts of 1 written: "3a1b" -> "aaab"); each step up may add one twist, in the order of
-`TWISTS` (encoding, letter before count, the empty input, ...). The 0.5B model decodes count-first
-groups far more often than it encodes (docs/RESULTS.md, 2026-12-04).
+Ladder: difficulty 1 is the canonical task at its smallest (decode non-empty lowercase text
+written count then letter, counts of 1 written, every count one digit: "3a1b" -> "aaab"); each step
+up may add one twist, in the order of `TWISTS` (counts of several digits, encoding, letter before
+count, the empty input, ...). The 0.5B model decodes count-first groups far more often than it
+encodes (docs/RESULTS.md, 2026-12-04), and more often with one-digit counts (2026-12-07).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ def sample_spec(rng, difficulty: int) -> dict:
             "ones": rng.choice(["write", "omit"]),
             "max_run": rng.choice([None, 9]) if direction == "encode" else None,
             "letters": rng.choice([string.ascii_lowercase, string.ascii_letters]),
-            "empty_input": True}  # the full task; the ladder may take it away
+            "empty_input": True, "multi_digit": True}  # the full task; the ladder may take them away
     return climb(spec, difficulty, TWISTS)
 
 
@@ -43,6 +45,7 @@ def _decoding(spec: dict) -> None:
 
 
 TWISTS = [
+    ("multi_digit", lambda s: s.update(multi_digit=False)),        # canonical: counts 1-9
     ("encode", _decoding),                                          # canonical: decode '3a2b'
     ("letter_first", lambda s: s.update(order="count_first")),
     ("empty_input", lambda s: s.update(empty_input=False)),        # canonical: never ""
@@ -158,6 +161,8 @@ def _edge_texts(spec: dict) -> list[str]:
              "x" * 19 + "y", "q" * 27]
     if spec["letters"] != string.ascii_lowercase:
         cases += ["aA", "AAaaA", "ZZz"]
+    if not spec.get("multi_digit", True):
+        cases = [c for c in cases if max(len(list(run)) for _, run in itertools.groupby(c or "-")) <= 9]
     return cases
 
 
@@ -174,8 +179,9 @@ def sample_inputs(rng, spec: dict, difficulty: int,
         return [encode({**spec, "max_run": max_run}, text)]
 
     edge = [as_input(t) for t in _edge_texts(spec)] if edge_cases else []
+    single = not spec.get("multi_digit", True)
     return fill_random(edge, lambda: as_input(_random_text(rng, spec["letters"], difficulty),
-                                              None if rng.random() < 0.7 else 9), difficulty)
+                                              9 if single or rng.random() >= 0.7 else None), difficulty)
 
 
 def _format_rules(spec: dict) -> list[str]:
@@ -188,6 +194,8 @@ def _format_rules(spec: dict) -> list[str]:
                "ASCII letters; upper and lower case are different letters "
                "('a' and 'A' never merge)")
     digits = " and may have several digits." if not spec["max_run"] else "."
+    if not spec.get("multi_digit", True):
+        digits = ": a single digit from 1 to 9."
     if spec["direction"] == "decode":
         example = "'3a'" if spec["order"] == "count_first" else "'a3'"
         return [f"Decoded texts consist of {letters}.",
