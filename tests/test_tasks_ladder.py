@@ -98,3 +98,24 @@ def test_run_length_starts_with_single_digit_counts_then_allows_longer_runs():
     assert all(p.spec["multi_digit"] and "may have several digits" in p.prompt for p in later)
     assert all(any(re.search(r"\d\d", t.args[0]) for t in p.tests) for p in later)
 
+
+def test_base_convert_goes_beyond_its_spec_space_with_a_negative_base_from_difficulty_6():
+    """The four original twists are all drawn by difficulty 5; above it a negative base (digit k
+    worth d * (-b)**k, negatives without a sign) keeps the ladder climbing. Lower rungs keep
+    their problems: their specs have no `negabase` key at all."""
+    from tasks.families import base_convert
+
+    assert all("negabase" not in make_problem("base_convert", d, s).spec for d in range(1, 6) for s in SEEDS)
+    drawn = [make_problem("base_convert", 8, s) for s in SEEDS]
+    negative = [p for p in drawn if p.spec.get("negabase")]
+    assert 0.25 <= len(negative) / len(drawn) <= 0.75
+    for p in negative:
+        assert f"Base -{p.spec['base']}." in p.prompt and "is worth d * (-" in p.prompt
+        assert p.spec["negative"] in ("native", "never")
+        if p.spec["negative"] == "native" and p.spec["direction"] == "to_base":
+            assert "no '-' is ever written" in p.prompt
+            assert any(t.args[0] < 0 and "-" not in t.expected for t in p.tests)
+    spec = {"base": 2, "digits": "01", "negative": "native", "width": 0, "negabase": True}
+    for n in range(-40, 41):
+        text = base_convert.to_base(spec, n)
+        assert "-" not in text and base_convert.from_base(spec, text) == n

@@ -95,7 +95,8 @@ VARIANTS = {
              lambda s: s["direction"] == "decode" and s["multi_digit"]),
     ],
     "base_convert": [
-        axis("negative", lambda s: s["direction"] == "to_base"),
+        axis("negative", lambda s: s["direction"] == "to_base" and not s.get("negabase")),
+        respec("positive_base", lambda s: {**s, "negabase": False}, lambda s: s.get("negabase")),
         respec("base_off_by_one", lambda s: {**s, "base": s["base"] - 1, "digits": s["digits"][:-1]},
                lambda s: s["base"] > 2),
         respec("wrong_width", lambda s: {**s, "width": 4 if s["width"] != 4 else 0},

@@ -2,10 +2,15 @@
 
 Spec axes: function name, direction (to/from base), base (2-36), digit alphabet (0-9 then
 lowercase, 0-9 then uppercase, or a scrambled set of letters), negative numbers (minus sign,
-return None, or never given), minimum width with zero-digit padding when writing.
+return None, or never given), minimum width with zero-digit padding when writing, and from
+difficulty 6 on a negative base (-b: digit k is worth d * (-b)**k, and negative numbers need no
+sign, `negative` "native").
 
 Ladder: difficulty 1 is the canonical task (write a non-negative integer in base b with the
-digits 0-9a-z, no padding); each step up may add one twist, in the order of `TWISTS`.
+digits 0-9a-z, no padding); each step up may add one twist, in the order of `TWISTS`. The four
+twists of the original spec space are all drawn from difficulty 5; the negative base, drawn for
+half the problems from difficulty 6, goes beyond it, so that difficulty still means something
+above 5 (before it, the 0.5B solved difficulty 10 as often as 5: docs/RESULTS.md, 2026-12-07).
 """
 from __future__ import annotations
 
@@ -36,7 +41,23 @@ def sample_spec(rng, difficulty: int) -> dict:
     width = rng.choice([0, 0, 4, 6, 8]) if direction == "to_base" else 0
     spec = {"entry_point": rng.choice(NAMES[direction]), "direction": direction, "base": base,
             "digits": digits, "negative": negative, "width": width}
+    if difficulty >= NEGABASE_FROM:  # drawn only where allowed, so that lower rungs keep their problems
+        _set_negabase(spec, rng.random() < 0.5)
     return climb(spec, difficulty, TWISTS)
+
+
+def _set_negabase(spec: dict, on: bool) -> None:
+    """Switch the negative base on or off; with it, a negative number is written without a sign.
+    Off, the key is absent, so specs below difficulty 6 (and their problem ids) are as they were
+    before the negative base existed."""
+    if on:
+        spec["negabase"] = True
+        if spec["negative"] != "never":
+            spec["negative"] = "native"
+        return
+    spec.pop("negabase", None)
+    if spec["negative"] == "native":
+        spec["negative"] = "minus"
 
 
 TWISTS = [
@@ -44,11 +65,14 @@ TWISTS = [
     ("negative", lambda s: s.update(negative="never")),
     ("width", lambda s: s.update(width=0)),
     ("alphabet", lambda s: s.update(digits=STANDARD[:s["base"]])),
+    ("negabase", lambda s: _set_negabase(s, False)),                 # beyond the original spec space
 ]
+NEGABASE_FROM = [name for name, _ in TWISTS].index("negabase") + 2  # the difficulty where it joins (6)
 
 
 _REFERENCE = '''
 BASE = __BASE__
+NEGABASE = __NEGABASE__
 DIGITS = __DIGITS__
 NEGATIVE = __NEGATIVE__
 WIDTH = __WIDTH__
@@ -57,11 +81,14 @@ WIDTH = __WIDTH__
 def _to_base(n):
     if n < 0 and NEGATIVE == "none":
         return None
-    sign = "-" if n < 0 else ""
-    n = abs(n)
+    sign = "-" if n < 0 and not NEGABASE else ""
+    if not NEGABASE:
+        n = abs(n)
     out = ""
     while True:
-        n, r = divmod(n, BASE)
+        n, r = divmod(n, -BASE if NEGABASE else BASE)
+        if r < 0:
+            n, r = n + 1, r + BASE
         out = DIGITS[r] + out
         if n == 0:
             break
@@ -76,7 +103,7 @@ def _from_base(s):
         sign, s = -1, s[1:]
     value = 0
     for ch in s:
-        value = value * BASE + DIGITS.index(ch)
+        value = value * (-BASE if NEGABASE else BASE) + DIGITS.index(ch)
     return sign * value
 
 
@@ -89,7 +116,7 @@ def reference_source(spec: dict) -> str:
     """divmod-loop solution specialised to the spec."""
     impl = "_to_base" if spec["direction"] == "to_base" else "_from_base"
     return fill_template(_REFERENCE, NAME=spec["entry_point"], BASE=spec["base"],
-                         DIGITS=spec["digits"], NEGATIVE=spec["negative"],
+                         NEGABASE=spec.get("negabase", False), DIGITS=spec["digits"], NEGATIVE=spec["negative"],
                          WIDTH=spec["width"]).replace("__IMPL__", impl)
 
 
@@ -98,12 +125,24 @@ def to_base(spec: dict, n: int):
 
     >>> to_base({"base": 16, "digits": "0123456789ABCDEF", "negative": "minus", "width": 4}, -255)
     '-00FF'
+    >>> [to_base({"base": 2, "digits": "01", "negative": "native", "width": 0, "negabase": True}, n) for n in (2, -3)]
+    ['110', '1101']
     """
+    if spec.get("negabase"):
+        return _to_negabase(spec, n).rjust(spec["width"], spec["digits"][0])
     if n < 0:
         return None if spec["negative"] == "none" else "-" + to_base(spec, -n)
     base, digits = spec["base"], spec["digits"]
     text = digits[n] if n < base else to_base({**spec, "width": 0}, n // base) + digits[n % base]
     return text.rjust(spec["width"], digits[0])
+
+
+def _to_negabase(spec: dict, n: int) -> str:
+    """Digits of n in base -b, recursively: the last digit is n mod b, the rest is (n - d) / -b."""
+    base, digits = spec["base"], spec["digits"]
+    d = n % base
+    rest = (n - d) // -base
+    return (_to_negabase(spec, rest) if rest else "") + digits[d]
 
 
 def from_base(spec: dict, s: str) -> int:
@@ -115,7 +154,8 @@ def from_base(spec: dict, s: str) -> int:
     if s.startswith("-"):
         return -from_base(spec, s[1:])
     values = {ch: i for i, ch in enumerate(spec["digits"])}
-    return sum(values[ch] * spec["base"] ** k for k, ch in enumerate(reversed(s)))
+    radix = -spec["base"] if spec.get("negabase") else spec["base"]
+    return sum(values[ch] * radix ** k for k, ch in enumerate(reversed(s)))
 
 
 def solve(spec: dict, x):
@@ -125,12 +165,14 @@ def solve(spec: dict, x):
 
 def _random_number(rng, spec: dict, difficulty: int) -> int:
     n = rng.randint(0, spec["base"] ** rng.randint(1, 2 + 2 * difficulty))
-    return -n if spec["negative"] != "never" and rng.random() < 0.3 else n
+    return -n if spec["negative"] != "never" and rng.random() < (0.5 if spec.get("negabase") else 0.3) else n
 
 
 def _edge_numbers(spec: dict) -> list[int]:
     b = spec["base"]
     cases = [0, 1, b - 1, b, b + 1, b * b - 1, b * b, 10, 35 % b + b * 7, 255, 1000, b ** 6 - 1]
+    if spec.get("negabase"):
+        cases[3:3] = [2, 3]
     if spec["negative"] != "never":
         cases += [-1, -b, -(b * b + b - 1), -1000]
     return cases
@@ -152,10 +194,16 @@ def sample_inputs(rng, spec: dict, difficulty: int,
 
 def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
     """Task text with every rule of the spec spelled out."""
-    name, base, digits = spec["entry_point"], spec["base"], spec["digits"]
+    name, digits = spec["entry_point"], spec["digits"]
+    base = -spec["base"] if spec.get("negabase") else spec["base"]
     shown = ", ".join(f"{i}={ch!r}" for i, ch in enumerate(digits))
     rules = [f"Base {base}. The digit characters, by value, are exactly: {shown}.",
              "Digits are written most significant first."]
+    if spec.get("negabase"):
+        b = spec["base"]
+        rules.append(f"The base is negative: the digit with value d in position k (k = 0 for the last "
+                     f"digit) is worth d * ({base})**k, so the two-digit string for values 1, 0 "
+                     f"stands for {base} and the three-digit string for 1, 0, 0 for {b * b}.")
     if spec["direction"] == "to_base":
         task = f"Write a Python function that writes an integer in base {base}."
         sig = "n: int) -> str"
@@ -167,7 +215,9 @@ def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
                              "absolute value" + (" (the sign is not counted in the width)."
                                                  if spec["width"] else "."),
                     "none": "For a negative number return None.",
-                    "never": "n is never negative."}
+                    "never": "n is never negative.",
+                    "native": "Negative numbers need no sign: every integer has exactly one "
+                              "representation, and no '-' is ever written."}
         if spec["negative"] == "none":
             sig = "n: int) -> str | None"
     else:
@@ -175,6 +225,7 @@ def prompt(spec: dict, examples: list[tuple[list, object]]) -> str:
         sig = "s: str) -> int"
         rules.append("The string may have leading digits for 0; it is never empty.")
         negative = {"minus": "A leading '-' means the number is negative.",
-                    "never": "There is never a sign; the number is non-negative."}
+                    "never": "There is never a sign; the number is non-negative.",
+                    "native": "There is never a sign; the value may still be negative."}
     rules.append(negative[spec["negative"]])
     return render_statement(f"def {name}({sig}", task, rules, examples, name)
