@@ -1,7 +1,7 @@
 """Calibrate the difficulty ladder on a real model: how often it solves each family x difficulty.
 
     .venv/bin/python scripts/calibrate.py [--model qwen2.5-coder-0.5b-instruct] [--k 8]
-        [--problems 8] [--difficulties 1,2,3,5,7,9] [--families all]
+        [--problems 16] [--difficulties 1,2,3,5,7,8,9,10] [--families all]
         [--samples runs/calibration/samples.jsonl] [--out docs/calibration.json]
 
 Samples ``k`` replies for ``--problems`` fresh problems per cell (seeds apart from every run's
@@ -123,8 +123,8 @@ def parse_args(argv):
     parser.add_argument("--model", default="qwen2.5-coder-0.5b-instruct")
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--k", type=int, default=8)
-    parser.add_argument("--problems", type=int, default=8, help="problems per family x difficulty cell")
-    parser.add_argument("--difficulties", default="1,2,3,5,7,9")
+    parser.add_argument("--problems", type=int, default=16, help="problems per family x difficulty cell")
+    parser.add_argument("--difficulties", default="1,2,3,5,7,8,9,10")
     parser.add_argument("--families", default="all")
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--top-p", type=float, default=0.95)
