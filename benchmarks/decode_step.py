@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 from transformers import DynamicCache  # noqa: E402
 
-from benchmarks.gpu import decode_bound_tokens_per_s, kv_bytes_per_token  # noqa: E402
+from benchmarks.gpu import decode_step_bytes, kv_bytes_per_token  # noqa: E402
 from benchmarks.headline import device_name, dtype_name, emit  # noqa: E402
 from benchmarks.training import flop_param_count, measure_matmul_flops, significant  # noqa: E402
 from generation import decoding  # noqa: E402
@@ -130,9 +130,8 @@ def main(argv=None) -> dict:
           f"compute floor is {floor * 1e3:.0f} ms ({floor / ours_s:.0%} of our step)")
     bandwidth = read_bandwidth()
     size = torch.finfo(dtype).bits // 8
-    kv_token = kv_bytes_per_token(config, size)
-    moved = n * size + args.batch * args.context * kv_token
-    memory_floor = args.batch / decode_bound_tokens_per_s(args.batch, n * size, kv_token, args.context, bandwidth)
+    moved = decode_step_bytes(args.batch, n * size, kv_bytes_per_token(config, size), args.context)
+    memory_floor = moved / bandwidth
     print(f"read bandwidth {bandwidth / 1e9:.1f} GB/s; a step reads {moved / 1e9:.2f} GB (weights once, KV cache "
           f"of {args.batch} x {args.context}), so its memory floor is {memory_floor * 1e3:.0f} ms "
           f"({memory_floor / ours_s:.0%} of our step)")

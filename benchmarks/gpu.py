@@ -74,17 +74,25 @@ def kv_bytes_per_token(config, dtype_bytes: int = 2) -> int:
     return 2 * config.num_hidden_layers * config.num_key_value_heads * head_dim * dtype_bytes
 
 
+def decode_step_bytes(batch: int, weight_bytes: float, kv_bytes_token: float, avg_len: float) -> float:
+    """Bytes one decoding step reads: the weights once plus every row's KV cache.
+
+    >>> decode_step_bytes(2, 1e9, 1e3, 5e5)
+    2000000000.0
+    """
+    return weight_bytes + batch * avg_len * kv_bytes_token
+
+
 def decode_bound_tokens_per_s(batch: int, weight_bytes: float, kv_bytes_token: float, avg_len: float,
                               bandwidth: float) -> float:
-    """Memory-bandwidth bound of decoding: each step reads the weights once plus every row's KV cache.
+    """Memory-bandwidth bound of decoding: each step reads ``decode_step_bytes``.
 
     >>> decode_bound_tokens_per_s(64, 3e9, 0, 0, 3e12)
     64000.0
     >>> decode_bound_tokens_per_s(2, 1e9, 1e3, 5e5, 2e12)
     2000.0
     """
-    step_bytes = weight_bytes + batch * avg_len * kv_bytes_token
-    return batch / (step_bytes / bandwidth)
+    return batch / (decode_step_bytes(batch, weight_bytes, kv_bytes_token, avg_len) / bandwidth)
 
 
 def mfu(tokens_per_s: float, n_params: int, peak_flops: float, factor: int = FLOPS_PER_TOKEN_FACTOR) -> float:

@@ -1,5 +1,6 @@
 """The difficulty ladder: difficulty 1 is each family's canonical task, each step adds one twist."""
 import copy
+import re
 
 import pytest
 
@@ -87,8 +88,6 @@ def test_run_length_decoding_is_described_as_decoding():
 def test_run_length_starts_with_single_digit_counts_then_allows_longer_runs():
     """Difficulty 1 decodes groups whose counts are one digit ('3a1b'); from difficulty 2 on the
     multi-digit edge cases ('10b', '27q') come back, for decoding and encoding alike."""
-    import re
-
     for seed in range(10):
         p = make_problem("run_length", 1, seed)
         assert p.spec["multi_digit"] is False and "a single digit from 1 to 9" in p.prompt
@@ -103,8 +102,7 @@ def test_base_convert_goes_beyond_its_spec_space_with_a_negative_base_from_diffi
     """The four original twists are all drawn by difficulty 5; above it a negative base (digit k
     worth d * (-b)**k, negatives without a sign) keeps the ladder climbing. Lower rungs keep
     their problems: their specs have no `negabase` key at all."""
-    from tasks.families import base_convert
-
+    base_convert = FAMILY_MODULES["base_convert"]
     assert all("negabase" not in make_problem("base_convert", d, s).spec for d in range(1, 6) for s in SEEDS)
     drawn = [make_problem("base_convert", 8, s) for s in SEEDS]
     negative = [p for p in drawn if p.spec.get("negabase")]

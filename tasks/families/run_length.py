@@ -162,7 +162,7 @@ def _edge_texts(spec: dict) -> list[str]:
     if spec["letters"] != string.ascii_lowercase:
         cases += ["aA", "AAaaA", "ZZz"]
     if not spec.get("multi_digit", True):
-        cases = [c for c in cases if max(len(list(run)) for _, run in itertools.groupby(c or "-")) <= 9]
+        cases = [c for c in cases if max((len(list(run)) for _, run in itertools.groupby(c)), default=0) <= 9]
     return cases
 
 
